@@ -1,0 +1,104 @@
+#include "AppCommon.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/dist_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "core/Error.h"
+#include "core/TorchCompat.h"
+#include "core/Version.h"
+
+namespace seg::app {
+namespace {
+
+std::shared_ptr<spdlog::sinks::dist_sink_mt>& sharedSink() {
+  static std::shared_ptr<spdlog::sinks::dist_sink_mt> sink;
+  return sink;
+}
+
+struct VersionRequested {};
+
+}  // namespace
+
+int parseCommandLine(CLI::App& cli, int argc, char** argv) {
+  try {
+    cli.parse(argc, argv);
+  } catch (const VersionRequested&) {
+    return 0;
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    cli.exit(e);  // prints the message and the usage hint
+    return 2;
+  }
+  return -1;
+}
+
+int runTool(const std::string& tool, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const InputError& e) {
+    spdlog::default_logger()->flush();
+    std::cerr << tool << ": error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    spdlog::default_logger()->flush();
+    std::cerr << tool << ": internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+void setupConsoleLogging(const std::string& level) {
+  const auto parsed = spdlog::level::from_str(level);
+  if (parsed == spdlog::level::off && level != "off") {
+    throw InputError("unknown log level '" + level + "' (expected trace, debug, info, warn, error, off)");
+  }
+  auto dist = std::make_shared<spdlog::sinks::dist_sink_mt>();
+  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  console->set_pattern("[%H:%M:%S] [%n] %^%l%$: %v");
+  dist->add_sink(console);
+  sharedSink() = dist;
+  auto main = std::make_shared<spdlog::logger>("seg", dist);
+  main->set_level(parsed);
+  spdlog::set_default_logger(main);
+  spdlog::set_level(parsed);
+}
+
+void addLogFile(const std::string& path) {
+  if (!sharedSink()) setupConsoleLogging("info");
+  try {
+    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
+    file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] %l: %v");
+    sharedSink()->add_sink(file);
+  } catch (const spdlog::spdlog_ex& e) {
+    throw InputError("cannot open log file '" + path + "': " + e.what());
+  }
+}
+
+std::string versionText(const std::string& tool) {
+  std::string text = tool + " " + versionString() + "\n";
+  text += "  LibTorch " + compat::torchVersion() + "\n";
+  text += "  ITK " + itkVersionString() + "\n";
+  const std::string cuda = compat::cudaVersion();
+  text += "  CUDA " + (cuda.empty() ? std::string("none (CPU build)") : cuda) + "\n";
+  const std::string cudnn = compat::cudnnVersion();
+  text += "  cuDNN " + (cudnn.empty() ? std::string("none") : cudnn) + "\n";
+  return text;
+}
+
+void addVersionFlag(CLI::App& cli, const std::string& tool) {
+  cli.add_flag_callback(
+      "--version",
+      [tool]() {
+        std::cout << versionText(tool);
+        throw VersionRequested{};
+      },
+      "Print versions (segtrain, LibTorch, ITK, CUDA/cuDNN) and exit");
+}
+
+}  // namespace seg::app

@@ -1,0 +1,30 @@
+#pragma once
+// What the three executables share: exit-code policy, logging sinks, --version text.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace seg::app {
+
+// Parses the command line. Returns -1 to go on, else the exit code to return:
+// 0 after --help/--version, 2 for a usage error (message printed).
+int parseCommandLine(CLI::App& cli, int argc, char** argv);
+
+// Runs the tool body and maps exceptions to exit codes: InputError/ConfigError -> 2,
+// any other exception -> 1. The message is printed to stderr as "tool: error: ...".
+int runTool(const std::string& tool, const std::function<int()>& body);
+
+// Console logging at the given level (trace|debug|info|warn|error); throws InputError
+// for an unknown level.
+void setupConsoleLogging(const std::string& level);
+// Adds a log file (appended) to every logger.
+void addLogFile(const std::string& path);
+
+// Multi-line version text: tool, segtrain version, LibTorch, ITK, CUDA/cuDNN.
+std::string versionText(const std::string& tool);
+
+// Adds --version to `cli`, printing versionText(tool) and exiting 0.
+void addVersionFlag(CLI::App& cli, const std::string& tool);
+
+}  // namespace seg::app

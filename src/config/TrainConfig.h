@@ -1,0 +1,120 @@
+#pragma once
+// Typed configuration for segtrain. YAML is parsed once, in src/config, into these
+// structs; nothing below src/config sees YAML or string-keyed maps.
+// Every field's default is the value written here; docs/config.md lists them all.
+//
+// Axis convention for user-facing sizes: x, y, z (NIfTI i, j, k order), the
+// order ITK-SNAP and 3D Slicer show.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace seg {
+
+struct DataConfig {
+  std::string root;                 // dataset folder holding dataset.json (required)
+  int fold = 0;                     // validation fold, 0..num_folds-1
+  int num_folds = 5;                // k of the k-fold split of the training cases
+  uint64_t split_seed = 12345;      // seed of the case shuffle before splitting
+  std::array<int64_t, 3> patch_size{64, 64, 64};  // x, y, z voxels
+  double foreground_fraction = 0.33;  // share of patches forced to contain foreground
+  std::string normalization = "zscore";  // zscore | none
+  int num_workers = 2;              // loader threads
+  int queue_depth = 4;              // batches buffered ahead of the trainer
+};
+
+struct ModelConfig {
+  std::string name = "unet";
+  std::vector<int64_t> features{16, 32, 64, 128};  // channels per encoder stage
+  int convs_per_stage = 2;
+  std::string norm = "instance";         // instance | batch | group
+  std::string activation = "leaky_relu";  // leaky_relu | relu
+  double dropout = 0.0;
+};
+
+struct LossConfig {
+  std::string name = "dice";        // dice | dice_ce | gdl
+  bool include_background = true;   // MONAI default
+  std::string activation = "softmax";  // softmax | sigmoid
+  bool squared_pred = false;
+  bool jaccard = false;
+  bool batch = false;
+  double smooth_nr = 1e-5;
+  double smooth_dr = 1e-5;
+  std::vector<double> class_weights;  // empty = all 1
+  double lambda_dice = 1.0;
+  double lambda_ce = 1.0;
+  std::string w_type = "square";      // gdl: square | simple | uniform
+};
+
+struct OptimizerConfig {
+  std::string name = "sgd";      // sgd | adam | adamw
+  double lr = 1e-2;
+  double momentum = 0.99;        // sgd
+  bool nesterov = true;          // sgd
+  double weight_decay = 3e-5;
+  std::array<double, 2> betas{0.9, 0.999};  // adam / adamw
+  double eps = 1e-8;             // adam / adamw
+};
+
+struct SchedulerConfig {
+  std::string name = "poly";     // poly | cosine | constant
+  double exponent = 0.9;         // poly
+  int64_t warmup_iterations = 0; // linear warm-up from 0 to lr
+  double min_lr = 0.0;           // cosine floor
+};
+
+struct TrainSection {
+  int64_t epochs = 100;
+  int64_t iterations_per_epoch = 250;
+  int64_t batch_size = 2;
+  OptimizerConfig optimizer;
+  SchedulerConfig scheduler;
+  double grad_clip = 12.0;       // max global L2 norm; 0 disables
+  uint64_t seed = 12345;
+  bool deterministic = false;
+  int64_t val_every = 1;         // epochs between validations; 0 disables
+  int64_t val_iterations = 10;   // validation batches per validation
+  int threads = 0;               // intra-op threads; 0 = LibTorch default
+  std::string device = "cpu";    // cpu | cuda | auto
+};
+
+struct AmpConfig {
+  bool enabled = false;
+  std::string dtype = "bfloat16";  // bfloat16 | float16 (float16 needs CUDA)
+};
+
+struct DistConfig {
+  std::string backend = "auto";  // auto | gloo | nccl
+  int64_t timeout_s = 1800;
+};
+
+struct EvalConfig {
+  double overlap = 0.5;          // sliding-window tile overlap, [0, 1)
+  bool mirror_tta = false;
+  int64_t tile_batch = 2;        // tiles per forward pass
+  std::vector<double> size_bins{0.0, 10.0, 100.0, 1000.0};  // mm^3, lower edge inclusive
+  int connectivity = 26;         // 6 | 18 | 26
+  std::string empty_rule = "nan";  // nan | one | zero
+};
+
+struct OutputConfig {
+  std::string dir = "runs/default";
+  double checkpoint_every_minutes = 30.0;
+  std::string log_level = "info";  // trace | debug | info | warn | error
+};
+
+struct TrainConfig {
+  std::string source;  // file the config came from (for messages)
+  DataConfig data;
+  ModelConfig model;
+  LossConfig loss;
+  TrainSection train;
+  AmpConfig amp;
+  DistConfig dist;
+  EvalConfig eval;
+  OutputConfig output;
+};
+
+}  // namespace seg

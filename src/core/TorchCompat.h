@@ -1,0 +1,35 @@
+#pragma once
+// The one place where LibTorch 1.13 (Debian, CPU) and 2.x (CUDA builds) differ.
+// Keep every version #if in TorchCompat.cpp; callers see only these functions.
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <string>
+
+namespace seg::compat {
+
+// Autocast switched to set_autocast_enabled(device, bool) / set_autocast_dtype in
+// LibTorch 2.4 (the per-device names were deprecated, then removed).
+void setAutocast(c10::DeviceType device, bool enabled, c10::ScalarType dtype);
+bool autocastEnabled(c10::DeviceType device);
+
+// Enables autocast for its lifetime and restores the previous state after.
+class AutocastGuard {
+ public:
+  AutocastGuard(c10::DeviceType device, bool enabled, c10::ScalarType dtype);
+  ~AutocastGuard();
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  c10::DeviceType device_;
+  bool active_;
+  bool previous_;
+};
+
+std::string torchVersion();   // "1.13.0"
+bool cudaAvailable();
+std::string cudaVersion();    // "" when LibTorch has no CUDA
+std::string cudnnVersion();   // "" when unavailable
+
+}  // namespace seg::compat

@@ -1,0 +1,46 @@
+#pragma once
+// Dataset manifests: nnU-Net / Medical Segmentation Decathlon style folders with a
+// dataset.json. Plain data; reading the volumes is NiftiIO's job.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace seg {
+
+struct CaseEntry {
+  std::string id;
+  std::vector<std::string> images;  // one path per channel (absolute or root-relative resolved)
+  std::string label;                // empty for unlabeled test cases
+};
+
+struct DatasetManifest {
+  std::string root;
+  std::string name;
+  std::vector<std::string> channelNames;
+  std::map<int, std::string> labels;  // class index -> name (0 = background)
+  std::string fileEnding = ".nii.gz";
+  std::vector<CaseEntry> training;
+  std::vector<CaseEntry> test;        // imagesTs/labelsTs when present
+
+  int numClasses() const;             // max label index + 1
+};
+
+// Reads root/dataset.json. nnU-Net v2 keys (channel_names, labels name->index,
+// numTraining, file_ending; cases discovered in imagesTr/labelsTr as
+// <case>_<cccc><ending>) and MSD keys (modality, labels index->name,
+// training: [{image, label}], test: [...]). Throws InputError naming the file/case.
+DatasetManifest loadDataset(const std::string& root);
+
+// Deterministic k-fold split of the training cases: shuffle ids with `seed`, then
+// fold f takes every case whose shuffled position % k == f for validation.
+struct Split {
+  std::vector<CaseEntry> train;
+  std::vector<CaseEntry> val;
+};
+Split splitFolds(const std::vector<CaseEntry>& cases, int numFolds, int fold, uint64_t seed);
+
+// Case id from a file name: strips .nii/.nii.gz and, when stripChannel, a trailing _0000.
+std::string caseIdFromFile(const std::string& fileName, bool stripChannel);
+
+}  // namespace seg

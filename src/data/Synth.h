@@ -1,0 +1,39 @@
+#pragma once
+// Synthetic lesion phantoms: the built-in dataset. An organ-like ellipsoid with
+// tissue texture, a smooth bias field, noise and partial-volume blur, holding
+// lesions with log-uniform radii (about 1 to 12 voxels) and varied contrast.
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "core/Image.h"
+
+namespace seg {
+
+struct SynthOptions {
+  int cases = 12;                   // total cases
+  int testCases = 4;                // of which held out in imagesTs/labelsTs
+  std::array<int64_t, 3> size{96, 96, 64};       // x, y, z
+  std::array<double, 3> spacing{1.0, 1.0, 1.0};  // mm
+  int classes = 1;                  // foreground classes: 1 (lesion) or 2 (lesion, second type)
+  int minLesions = 4;
+  int maxLesions = 10;
+  double minRadius = 1.0;           // voxels
+  double maxRadius = 12.0;          // voxels
+  uint64_t seed = 1;
+};
+
+struct SynthCase {
+  Volume image;
+  LabelVolume label;
+};
+
+// One case; deterministic in (options.seed, index).
+SynthCase makePhantom(const SynthOptions& options, int index);
+
+// Writes dataset.json, imagesTr/, labelsTr/, imagesTs/, labelsTs/ (nnU-Net v2
+// layout, _0000 channel suffix, .nii.gz). Throws InputError if outDir exists and is
+// not empty.
+void writeSynthDataset(const SynthOptions& options, const std::string& outDir);
+
+}  // namespace seg
