@@ -1,1 +1,240 @@
-int main(){return 0;}
+// segdata: synthetic datasets, file inspection and dataset checks.
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "AppCommon.h"
+#include "core/Error.h"
+#include "data/Dataset.h"
+#include "data/NiftiIO.h"
+#include "data/Synth.h"
+
+namespace {
+
+using nlohmann::ordered_json;
+
+struct Stats {
+  bool available = false;
+  std::string error;
+  double min = 0, max = 0, mean = 0;
+  bool integerValued = false;
+  std::vector<double> distinct;  // sorted, at most kMaxDistinct
+  bool distinctTruncated = false;
+};
+
+constexpr size_t kMaxDistinct = 20;
+
+Stats computeStats(const std::string& path) {
+  Stats s;
+  seg::Volume volume;
+  try {
+    volume = seg::readImage(path);
+  } catch (const seg::InputError& e) {
+    s.error = e.what();
+    return s;
+  }
+  if (volume.data.empty()) return s;
+  s.available = true;
+  s.min = std::numeric_limits<double>::infinity();
+  s.max = -s.min;
+  double sum = 0;
+  s.integerValued = true;
+  std::set<double> distinct;
+  for (float v : volume.data) {
+    s.min = std::min<double>(s.min, v);
+    s.max = std::max<double>(s.max, v);
+    sum += v;
+    if (s.integerValued) {
+      if (v != std::floor(v)) {
+        s.integerValued = false;
+      } else if (distinct.size() <= kMaxDistinct) {
+        distinct.insert(v);
+      }
+    }
+  }
+  s.mean = sum / static_cast<double>(volume.data.size());
+  if (s.integerValued) {
+    s.distinctTruncated = distinct.size() > kMaxDistinct;
+    for (double v : distinct) {
+      if (s.distinct.size() < kMaxDistinct) s.distinct.push_back(v);
+    }
+  }
+  return s;
+}
+
+std::string triple(const std::array<double, 3>& v) {
+  std::ostringstream out;
+  out << v[0] << " " << v[1] << " " << v[2];
+  return out.str();
+}
+
+int inspect(const std::string& file, bool asJson) {
+  const seg::ImageInfo info = seg::readImageInfo(file);
+  const Stats stats = computeStats(file);
+  const seg::ImageGeometry& g = info.geometry;
+  if (asJson) {
+    ordered_json j;
+    j["path"] = info.path;
+    j["dimensions"] = info.dimensions;
+    j["channels"] = info.channels;
+    j["component_type"] = info.componentType;
+    j["size"] = g.size;
+    j["spacing"] = g.spacing;
+    j["origin"] = g.origin;
+    j["direction"] = g.direction;
+    if (stats.available) {
+      j["min"] = stats.min;
+      j["max"] = stats.max;
+      j["mean"] = stats.mean;
+      j["integer_valued"] = stats.integerValued;
+      if (stats.integerValued) {
+        j["distinct_values"] = stats.distinct;
+        j["distinct_values_truncated"] = stats.distinctTruncated;
+      }
+    } else if (!stats.error.empty()) {
+      j["error"] = stats.error;
+    }
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "file:        " << info.path << "\n"
+              << "dimensions:  " << info.dimensions << "D, " << info.channels << " channel(s)\n"
+              << "component:   " << info.componentType << "\n"
+              << "size:        " << g.size[0] << " " << g.size[1] << " " << g.size[2] << "\n"
+              << "spacing:     " << triple(g.spacing) << "\n"
+              << "origin:      " << triple(g.origin) << "\n"
+              << "direction:   " << triple({g.direction[0], g.direction[1], g.direction[2]}) << " / "
+              << triple({g.direction[3], g.direction[4], g.direction[5]}) << " / "
+              << triple({g.direction[6], g.direction[7], g.direction[8]}) << "\n";
+    if (stats.available) {
+      std::cout << "min/max/mean: " << stats.min << " / " << stats.max << " / " << stats.mean << "\n";
+      if (stats.integerValued) {
+        std::cout << "values:      ";
+        for (double v : stats.distinct) std::cout << v << " ";
+        std::cout << (stats.distinctTruncated ? "..." : "") << "\n";
+      }
+    }
+  }
+  if (!stats.error.empty()) throw seg::InputError(stats.error);
+  return 0;
+}
+
+// Checks one case; appends "case <id>: ..." lines to `problems`.
+void checkCase(const seg::DatasetManifest& m, const seg::CaseEntry& c, std::vector<std::string>& problems) {
+  auto problem = [&](const std::string& text) { problems.push_back("case " + c.id + ": " + text); };
+  const int64_t expectedChannels = static_cast<int64_t>(m.channelNames.size());
+  int64_t channels = 0;
+  bool haveGrid = false;
+  seg::ImageGeometry grid;
+  for (const std::string& image : c.images) {
+    seg::ImageInfo info;
+    try {
+      info = seg::readImageInfo(image);
+    } catch (const seg::InputError& e) {
+      problem(e.what());
+      continue;
+    }
+    channels += info.channels;
+    if (!haveGrid) {
+      grid = info.geometry;
+      haveGrid = true;
+    } else if (!grid.sameGrid(info.geometry)) {
+      problem(image + ": grid " + info.geometry.describeSize() + " differs from channel 0 " + grid.describeSize() +
+              " (size, spacing, origin or direction)");
+    }
+  }
+  if (haveGrid && channels != expectedChannels) {
+    problem(std::to_string(channels) + " channel(s) but dataset.json declares " + std::to_string(expectedChannels));
+  }
+  if (c.label.empty()) return;
+  seg::LabelVolume label;
+  try {
+    label = seg::readLabel(c.label);
+  } catch (const seg::InputError& e) {
+    problem(e.what());
+    return;
+  }
+  if (haveGrid && !grid.sameGrid(label.geometry)) {
+    problem(c.label + ": label grid " + label.geometry.describeSize() + " does not match the image grid " +
+            grid.describeSize() + " (size, spacing, origin or direction)");
+  }
+  std::array<bool, 256> seen{};
+  for (uint8_t v : label.data) seen[v] = true;
+  std::string unknown;
+  for (int v = 0; v < 256; ++v) {
+    if (seen[v] && !m.labels.count(v)) unknown += (unknown.empty() ? "" : ", ") + std::to_string(v);
+  }
+  if (!unknown.empty()) problem(c.label + ": label values {" + unknown + "} are not declared in dataset.json labels");
+}
+
+int check(const std::string& root) {
+  const seg::DatasetManifest m = seg::loadDataset(root);
+  std::vector<std::string> problems;
+  size_t checked = 0;
+  for (const auto* list : {&m.training, &m.test}) {
+    for (const seg::CaseEntry& c : *list) {
+      checkCase(m, c, problems);
+      ++checked;
+    }
+  }
+  for (const std::string& p : problems) std::cout << p << "\n";
+  if (!problems.empty()) {
+    std::cerr << "segdata: " << problems.size() << " problem(s) in " << root << "\n";
+    return 2;
+  }
+  std::cout << m.name << ": " << m.training.size() << " training and " << m.test.size() << " test cases, "
+            << m.channelNames.size() << " channel(s), " << m.numClasses() << " classes; " << checked
+            << " cases checked, no problems\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"segdata: synthetic datasets, NIfTI inspection and dataset checks"};
+  seg::app::addVersionFlag(cli, "segdata");
+  std::string logLevel = "info";
+  cli.add_option("--log-level", logLevel, "trace|debug|info|warn|error|off")->capture_default_str();
+  cli.require_subcommand(1);
+
+  seg::SynthOptions synth;
+  std::string synthOut;
+  auto* synthCmd = cli.add_subcommand("synth", "Write a synthetic lesion dataset (nnU-Net v2 layout)");
+  synthCmd->add_option("--out", synthOut, "Output folder (must not exist or be empty)")->required();
+  synthCmd->add_option("--cases", synth.cases, "Total number of cases")->capture_default_str();
+  synthCmd->add_option("--test-cases", synth.testCases, "Cases held out in imagesTs/labelsTs")->capture_default_str();
+  synthCmd->add_option("--size", synth.size, "Volume size X Y Z (voxels)")->expected(3);
+  synthCmd->add_option("--spacing", synth.spacing, "Voxel spacing X Y Z (mm)")->expected(3);
+  synthCmd->add_option("--classes", synth.classes, "Foreground classes (1 or 2)")->capture_default_str();
+  synthCmd->add_option("--seed", synth.seed, "Random seed")->capture_default_str();
+  synthCmd->add_option("--min-lesions", synth.minLesions, "Fewest lesions per case")->capture_default_str();
+  synthCmd->add_option("--max-lesions", synth.maxLesions, "Most lesions per case")->capture_default_str();
+  synthCmd->add_option("--min-radius", synth.minRadius, "Smallest lesion radius (voxels)")->capture_default_str();
+  synthCmd->add_option("--max-radius", synth.maxRadius, "Largest lesion radius (voxels)")->capture_default_str();
+
+  std::string inspectFile;
+  bool inspectJson = false;
+  auto* inspectCmd = cli.add_subcommand("inspect", "Print a NIfTI file's header and value statistics");
+  inspectCmd->add_option("file", inspectFile, "NIfTI file (.nii or .nii.gz)")->required();
+  inspectCmd->add_flag("--json", inspectJson, "Print JSON");
+
+  std::string checkRoot;
+  auto* checkCmd = cli.add_subcommand("check", "Check a dataset folder (dataset.json, headers, labels)");
+  checkCmd->add_option("dataset", checkRoot, "Dataset folder holding dataset.json")->required();
+
+  int rc = seg::app::parseCommandLine(cli, argc, argv);
+  if (rc >= 0) return rc;
+  return seg::app::runTool("segdata", [&]() -> int {
+    seg::app::setupConsoleLogging(logLevel);
+    if (*synthCmd) {
+      seg::writeSynthDataset(synth, synthOut);
+      std::cout << "wrote " << synth.cases << " cases to " << synthOut << "\n";
+      return 0;
+    }
+    if (*inspectCmd) return inspect(inspectFile, inspectJson);
+    return check(checkRoot);
+  });
+}

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/Image.h"
 
@@ -23,10 +24,23 @@ struct SynthOptions {
   uint64_t seed = 1;
 };
 
+// One placed lesion, for tests and for checking lesion-size coverage.
+struct SynthLesion {
+  std::array<double, 3> center{0, 0, 0};  // voxel coordinates, x y z
+  double radius = 0;                      // nominal radius in voxels (log-uniform draw)
+  int label = 1;                          // class index in the label map
+  double contrast = 0;                    // added to the organ intensity (organ = 1)
+  int64_t voxels = 0;                     // label voxels of this lesion
+};
+
 struct SynthCase {
   Volume image;
   LabelVolume label;
+  std::vector<SynthLesion> lesions;
 };
+
+// Throws InputError naming the first invalid option.
+void validateSynthOptions(const SynthOptions& options);
 
 // One case; deterministic in (options.seed, index).
 SynthCase makePhantom(const SynthOptions& options, int index);

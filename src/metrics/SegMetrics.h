@@ -1,5 +1,6 @@
 #pragma once
 // Overlap and lesion-wise metrics on label maps. No ITK I/O, no torch.
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -27,8 +28,10 @@ struct ClassOverlap {
 std::vector<ClassOverlap> overlapPerClass(const LabelVolume& pred, const LabelVolume& ref,
                                           int numClasses, EmptyRule rule);
 
-// Connected components of (labels == classIndex) with 6, 18 or 26 connectivity.
-// Returns a component id per voxel (0 = not in class) and the component count.
+// Connected components of (labels == classIndex) with 6, 18 or 26 connectivity
+// (faces / +edges / +corners: scipy.ndimage.generate_binary_structure(3, 1|2|3)).
+// Returns a component id per voxel (0 = not in class) and the component count; ids
+// are 1..count in raster (z, y, x buffer) order of each component's first voxel.
 struct Components {
   std::vector<int32_t> ids;
   int32_t count = 0;
@@ -41,25 +44,33 @@ struct LesionMatchOptions {
   int connectivity = 26;
   std::vector<double> sizeBinsMm3{0.0, 10.0, 100.0, 1000.0};  // lower edges, last bin open
 };
+// Throws InputError unless connectivity is 6/18/26 and the bins are non-empty, finite,
+// strictly increasing with the first >= 0.
+void validateLesionMatchOptions(const LesionMatchOptions& options);
 
 struct Lesion {
   int classIndex = 0;
+  int id = 0;             // component id within its class (1..count, raster order)
+  int64_t firstVoxel = 0; // buffer index of its first voxel in raster order (locates it)
   int64_t voxels = 0;
   double volumeMm3 = 0.0;
-  int bin = 0;          // index into sizeBinsMm3
+  int bin = 0;          // index into sizeBinsMm3; -1 when smaller than the first edge
   bool detected = false;  // any predicted voxel of the class overlaps it
   double dice = 0.0;    // Dice with the union of predicted components overlapping it
+  int64_t overlapVoxels = 0;  // lesion voxels predicted as the class
+  int64_t predVoxels = 0;     // voxels of the union of overlapping predicted components
 };
 
 struct CaseLesions {
-  std::vector<Lesion> lesions;         // reference lesions, all classes
+  std::vector<Lesion> lesions;         // reference lesions, class-major, then by id
   std::vector<int64_t> falsePositives; // per class index (entry 0 unused)
 };
 
 CaseLesions matchLesions(const LabelVolume& pred, const LabelVolume& ref, int numClasses,
                          const LesionMatchOptions& options);
 
-// Aggregate of lesions over cases, per class and size bin.
+// Aggregate of lesions over cases, per class and size bin (rows class-major). Lesions
+// with bin -1 (below the first edge) are in no row.
 struct SizeBinRow {
   int classIndex = 0;
   double lowMm3 = 0.0;

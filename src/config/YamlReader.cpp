@@ -1,0 +1,367 @@
+#include "config/YamlReader.h"
+
+#include <charconv>
+#include <cmath>
+#include <optional>
+#include <string_view>
+
+#include "core/Error.h"
+
+namespace seg {
+namespace {
+
+// How a node that has the wrong type is described after "got".
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "an empty value";
+  }
+}
+
+// YAML 1.1 would also read 1_000, 0x10 or 1e3 as integers; we accept plain decimal
+// only so that "1.5" or "1e3" for a count is an error rather than a silent truncation.
+std::string_view stripPlus(std::string_view s) {
+  if (s.size() > 1 && s[0] == '+' && s[1] != '-') s.remove_prefix(1);
+  return s;
+}
+
+template <class T>
+std::optional<T> parseInteger(std::string_view s, bool* outOfRange) {
+  s = stripPlus(s);
+  T value{};
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (end != s.data() + s.size() || s.empty()) return std::nullopt;
+  if (ec == std::errc::result_out_of_range) {
+    *outOfRange = true;
+    return std::nullopt;
+  }
+  if (ec != std::errc()) return std::nullopt;
+  return value;
+}
+
+std::optional<double> parseDouble(std::string_view s) {
+  s = stripPlus(s);
+  double value = 0.0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return value;
+}
+
+// One scalar that must be a number: the node, its dotted path and the mark to report.
+struct Item {
+  const ConfigLocator& loc;
+  const YAML::Node& node;
+  std::string path;
+  YAML::Mark mark;
+
+  [[noreturn]] void fail(const std::string& what) const { loc.fail(path, mark, what); }
+  void checkRange(double v, const NumberRange& range) const {
+    if (!range.contains(v)) fail(range.describe() + ", got " + node.Scalar());
+  }
+};
+
+double readDouble(const Item& item, const NumberRange& range) {
+  if (!item.node.IsScalar()) item.fail("expected a number, got " + describe(item.node));
+  const auto v = parseDouble(item.node.Scalar());
+  if (!v) item.fail("expected a number, got " + describe(item.node));
+  // No option has a use for inf or nan, and nan would slip through every range check.
+  if (!std::isfinite(*v)) item.fail("expected a finite number, got " + describe(item.node));
+  item.checkRange(*v, range);
+  return *v;
+}
+
+int64_t readInt64(const Item& item, const NumberRange& range) {
+  if (!item.node.IsScalar()) item.fail("expected an integer, got " + describe(item.node));
+  bool outOfRange = false;
+  const auto v = parseInteger<int64_t>(item.node.Scalar(), &outOfRange);
+  if (outOfRange) item.fail("integer out of range, got " + describe(item.node));
+  if (!v) item.fail("expected an integer, got " + describe(item.node));
+  item.checkRange(static_cast<double>(*v), range);
+  return *v;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------
+
+ConfigLocator::ConfigLocator(std::string source) : source_(std::move(source)) {
+  if (source_.empty()) source_ = "<config text>";
+}
+
+void ConfigLocator::addOverride(const std::string& path, const std::string& raw) {
+  for (auto it = overrides_.begin(); it != overrides_.end();) {
+    const bool below = it->first.size() > path.size() && it->first.compare(0, path.size(), path) == 0 &&
+                       (it->first[path.size()] == '.' || it->first[path.size()] == '[');
+    it = below ? overrides_.erase(it) : std::next(it);
+  }
+  overrides_[path] = raw;
+}
+
+std::string ConfigLocator::where(const std::string& path, const YAML::Mark& mark) const {
+  // "a.b[2]" -> "a.b" -> "a": the nearest override at or above the path wins.
+  std::string p = path;
+  while (!p.empty()) {
+    const auto it = overrides_.find(p);
+    if (it != overrides_.end()) return "--set " + it->second;
+    const auto cut = p.find_last_of(".[");
+    if (cut == std::string::npos) break;
+    p.resize(cut);
+  }
+  if (mark.is_null()) return source_;
+  // YAML::Mark counts from 0; editors count from 1.
+  return source_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+void ConfigLocator::fail(const std::string& path, const YAML::Mark& mark,
+                         const std::string& what) const {
+  std::string message = where(path, mark) + ": ";
+  if (!path.empty()) message += path + ": ";
+  throw ConfigError(message + what);
+}
+
+bool NumberRange::contains(double v) const {
+  const bool aboveLo = loOpen ? v > lo : v >= lo;
+  const bool belowHi = hiOpen ? v < hi : v <= hi;
+  return aboveLo && belowHi;
+}
+
+std::string NumberRange::describe() const {
+  if (std::isinf(hi)) return std::string("must be ") + (loOpen ? "> " : ">= ") + formatNumber(lo);
+  if (std::isinf(lo)) return std::string("must be ") + (hiOpen ? "< " : "<= ") + formatNumber(hi);
+  return std::string("must be in ") + (loOpen ? "(" : "[") + formatNumber(lo) + ", " +
+         formatNumber(hi) + (hiOpen ? ")" : "]");
+}
+
+std::string formatNumber(double value) {
+  char buf[64];
+  const auto result = std::to_chars(buf, buf + sizeof(buf), value);
+  return std::string(buf, result.ptr);
+}
+
+// ---------------------------------------------------------------------------------
+
+YamlReader::YamlReader(const ConfigLocator& locator, const YAML::Node& node, std::string path,
+                       const YAML::Mark& keyMark)
+    : locator_(&locator), path_(std::move(path)), mark_(keyMark) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsMap()) {
+    if (path_.empty()) locator.fail("", mark_, "expected a mapping of sections at the top level, got " + describe(node));
+    locator.fail(path_, mark_, "expected a mapping, got " + describe(node));
+  }
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node& key = it->first;
+    if (!key.IsScalar()) locator.fail(path_, key.Mark(), "expected a key name, got " + describe(key));
+    const std::string name = key.Scalar();
+    for (const auto& [seen, entry] : entries_) {
+      // yaml-cpp keeps both copies of a repeated key and lookups see only the first,
+      // so a later line that looks like it wins would be ignored silently.
+      if (seen == name) {
+        locator.fail(childPath(name), key.Mark(),
+                     "duplicate key (first given on line " + std::to_string(entry.key.Mark().line + 1) + ")");
+      }
+    }
+    entries_.push_back({name, Entry{key, it->second}});
+  }
+}
+
+std::string YamlReader::childPath(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
+
+const YamlReader::Entry* YamlReader::find(const std::string& key) {
+  known_.push_back(key);
+  for (const auto& [name, entry] : entries_) {
+    if (name == key) return &entry;
+  }
+  return nullptr;
+}
+
+bool YamlReader::has(const std::string& key) const {
+  for (const auto& entry : entries_) {
+    if (entry.first == key) return true;
+  }
+  return false;
+}
+
+YamlReader YamlReader::section(const std::string& key) {
+  const Entry* e = find(key);
+  if (!e) return YamlReader(*locator_, YAML::Node(), childPath(key), mark_);
+  return YamlReader(*locator_, e->value, childPath(key), e->key.Mark());
+}
+
+void YamlReader::read(const std::string& key, bool& out) {
+  const Entry* e = find(key);
+  if (!e) return;
+  // Only the YAML 1.2 spellings: "yes"/"on" are strings in 1.2 and booleans in 1.1,
+  // and a config should not depend on which one the reader follows.
+  const std::string text = e->value.IsScalar() ? e->value.Scalar() : "";
+  if (text == "true") {
+    out = true;
+  } else if (text == "false") {
+    out = false;
+  } else {
+    fail(key, "expected true or false, got " + describe(e->value));
+  }
+}
+
+void YamlReader::read(const std::string& key, std::string& out) {
+  const Entry* e = find(key);
+  if (!e) return;
+  if (!e->value.IsScalar()) fail(key, "expected a string, got " + describe(e->value));
+  out = e->value.Scalar();
+}
+
+void YamlReader::read(const std::string& key, double& out, const NumberRange& range) {
+  const Entry* e = find(key);
+  if (!e) return;
+  out = readDouble(Item{*locator_, e->value, childPath(key), e->key.Mark()}, range);
+}
+
+void YamlReader::read(const std::string& key, int64_t& out, const NumberRange& range) {
+  const Entry* e = find(key);
+  if (!e) return;
+  out = readInt64(Item{*locator_, e->value, childPath(key), e->key.Mark()}, range);
+}
+
+void YamlReader::read(const std::string& key, int& out, const NumberRange& range) {
+  const Entry* e = find(key);
+  if (!e) return;
+  const Item item{*locator_, e->value, childPath(key), e->key.Mark()};
+  const int64_t v = readInt64(item, range);
+  constexpr int64_t lo = std::numeric_limits<int>::min();
+  constexpr int64_t hi = std::numeric_limits<int>::max();
+  if (v > hi) item.fail("must be <= " + std::to_string(hi) + ", got " + e->value.Scalar());
+  if (v < lo) item.fail("must be >= " + std::to_string(lo) + ", got " + e->value.Scalar());
+  out = static_cast<int>(v);
+}
+
+void YamlReader::read(const std::string& key, uint64_t& out) {
+  const Entry* e = find(key);
+  if (!e) return;
+  const Item item{*locator_, e->value, childPath(key), e->key.Mark()};
+  const std::string expected = "expected a non-negative integer, got ";
+  if (!e->value.IsScalar()) item.fail(expected + describe(e->value));
+  bool outOfRange = false;
+  const auto v = parseInteger<uint64_t>(e->value.Scalar(), &outOfRange);
+  if (outOfRange) item.fail("integer out of range, got " + describe(e->value));
+  if (!v) item.fail(expected + describe(e->value));
+  out = *v;
+}
+
+void YamlReader::choice(const std::string& key, std::string& out,
+                        const std::vector<std::string>& allowed) {
+  const Entry* e = find(key);
+  if (!e) return;
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  const std::string text = e->value.IsScalar() ? e->value.Scalar() : std::string();
+  for (const auto& a : allowed) {
+    if (e->value.IsScalar() && text == a) {
+      out = text;
+      return;
+    }
+  }
+  fail(key, "expected one of " + list + ", got " + describe(e->value));
+}
+
+std::vector<YAML::Node> YamlReader::sequence(const std::string& key, const Entry& e,
+                                             const std::string& expected) {
+  if (!e.value.IsSequence()) fail(key, "expected " + expected + ", got " + describe(e.value));
+  std::vector<YAML::Node> items;
+  for (const auto& n : e.value) items.push_back(n);
+  return items;
+}
+
+void YamlReader::checkCount(const std::string& key, std::size_t count, std::size_t minCount) const {
+  if (count >= minCount) return;
+  if (minCount == 1) fail(key, "must not be empty");
+  fail(key, "expected at least " + std::to_string(minCount) + " values, got " + std::to_string(count));
+}
+
+void YamlReader::read(const std::string& key, std::array<int64_t, 3>& out, const NumberRange& each) {
+  const Entry* e = find(key);
+  if (!e) return;
+  const std::string expected = "a list of 3 integers";
+  const auto items = sequence(key, *e, expected);
+  if (items.size() != out.size()) {
+    fail(key, "expected " + expected + ", got a list of " + std::to_string(items.size()));
+  }
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out[i] = readInt64(Item{*locator_, items[i], childPath(key) + "[" + std::to_string(i) + "]", items[i].Mark()}, each);
+  }
+}
+
+void YamlReader::read(const std::string& key, std::array<double, 2>& out, const NumberRange& each) {
+  const Entry* e = find(key);
+  if (!e) return;
+  const std::string expected = "a list of 2 numbers";
+  const auto items = sequence(key, *e, expected);
+  if (items.size() != out.size()) {
+    fail(key, "expected " + expected + ", got a list of " + std::to_string(items.size()));
+  }
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out[i] = readDouble(Item{*locator_, items[i], childPath(key) + "[" + std::to_string(i) + "]", items[i].Mark()}, each);
+  }
+}
+
+void YamlReader::read(const std::string& key, std::vector<int64_t>& out, const NumberRange& each,
+                      std::size_t minCount) {
+  const Entry* e = find(key);
+  if (!e) return;
+  const auto items = sequence(key, *e, "a list of integers");
+  checkCount(key, items.size(), minCount);
+  std::vector<int64_t> values;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    values.push_back(readInt64(Item{*locator_, items[i], childPath(key) + "[" + std::to_string(i) + "]", items[i].Mark()}, each));
+  }
+  out = std::move(values);
+}
+
+void YamlReader::read(const std::string& key, std::vector<double>& out, const NumberRange& each,
+                      std::size_t minCount) {
+  const Entry* e = find(key);
+  if (!e) return;
+  const auto items = sequence(key, *e, "a list of numbers");
+  checkCount(key, items.size(), minCount);
+  std::vector<double> values;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    values.push_back(readDouble(Item{*locator_, items[i], childPath(key) + "[" + std::to_string(i) + "]", items[i].Mark()}, each));
+  }
+  out = std::move(values);
+}
+
+void YamlReader::fail(const std::string& key, const std::string& what) const {
+  for (const auto& [name, entry] : entries_) {
+    if (name == key) locator_->fail(childPath(key), entry.key.Mark(), what);
+  }
+  locator_->fail(childPath(key), mark_, what);
+}
+
+void YamlReader::failElement(const std::string& key, std::size_t index, const std::string& what) const {
+  const std::string path = childPath(key) + "[" + std::to_string(index) + "]";
+  for (const auto& [name, entry] : entries_) {
+    if (name == key && entry.value.IsSequence() && index < entry.value.size()) {
+      locator_->fail(path, entry.value[index].Mark(), what);
+    }
+  }
+  locator_->fail(path, mark_, what);
+}
+
+void YamlReader::finish() const {
+  for (const auto& [name, entry] : entries_) {
+    bool isKnown = false;
+    for (const auto& k : known_) isKnown = isKnown || k == name;
+    if (isKnown) continue;
+    std::string list;
+    for (const auto& k : known_) list += (list.empty() ? "" : ", ") + k;
+    locator_->fail(childPath(name), entry.key.Mark(), "unknown key (known keys: " + list + ")");
+  }
+}
+
+}  // namespace seg

@@ -1,0 +1,119 @@
+#pragma once
+// Private to src/config: typed reading of a YAML mapping with messages that name
+// "file:line:col: dotted.key: ...". Nothing outside src/config includes this file,
+// so yaml-cpp stays out of every other layer.
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace seg {
+
+// Says where a config value came from: "file:line:col" for a node of the file,
+// "--set a.b=c" for a value (or a section) an override put into the tree, plain
+// "file" when there is no position (a key that is missing altogether).
+class ConfigLocator {
+ public:
+  explicit ConfigLocator(std::string source);
+
+  // `path` (and everything below it) now comes from override `raw`. An override of
+  // a whole section replaces what earlier overrides put below it.
+  void addOverride(const std::string& path, const std::string& raw);
+
+  std::string where(const std::string& path, const YAML::Mark& mark) const;
+  const std::string& source() const { return source_; }
+
+  // Throws ConfigError "<where>: <path>: <what>".
+  [[noreturn]] void fail(const std::string& path, const YAML::Mark& mark,
+                         const std::string& what) const;
+
+ private:
+  std::string source_;
+  std::map<std::string, std::string> overrides_;  // dotted path -> "key=value" as given
+};
+
+// An interval check with the phrase that explains it in messages ("must be in [0, 1)").
+struct NumberRange {
+  static constexpr double kInf = std::numeric_limits<double>::infinity();
+  double lo = -kInf;
+  double hi = kInf;
+  bool loOpen = false;
+  bool hiOpen = false;
+
+  bool contains(double v) const;
+  std::string describe() const;
+
+  static NumberRange any() { return {}; }
+  static NumberRange atLeast(double lo) { return {lo, kInf, false, false}; }
+  static NumberRange greaterThan(double lo) { return {lo, kInf, true, false}; }
+  static NumberRange closed(double lo, double hi) { return {lo, hi, false, false}; }
+  static NumberRange closedOpen(double lo, double hi) { return {lo, hi, false, true}; }
+};
+
+// Shortest text that reads back to the same double ("1e-05", "0.33", "30").
+std::string formatNumber(double value);
+
+// Reads the keys of one mapping (a section). Every getter records its key as known,
+// leaves the output untouched when the key is absent (so the struct default stays),
+// and throws ConfigError naming the key on a wrong type or range. finish() then
+// rejects the keys nobody asked for. An absent or empty (null) section reads as an
+// empty mapping, so `train:` with everything commented out means "all defaults".
+class YamlReader {
+ public:
+  // `keyMark` is the position of the key that introduced this mapping (the root's own
+  // mark at the top level); `path` is its dotted path ("" at the top level).
+  YamlReader(const ConfigLocator& locator, const YAML::Node& node, std::string path,
+             const YAML::Mark& keyMark);
+
+  bool has(const std::string& key) const;
+  YamlReader section(const std::string& key);
+
+  void read(const std::string& key, bool& out);
+  void read(const std::string& key, std::string& out);
+  void read(const std::string& key, double& out, const NumberRange& range);
+  void read(const std::string& key, int& out, const NumberRange& range);
+  void read(const std::string& key, int64_t& out, const NumberRange& range);
+  void read(const std::string& key, uint64_t& out);
+  void choice(const std::string& key, std::string& out, const std::vector<std::string>& allowed);
+  void read(const std::string& key, std::array<int64_t, 3>& out, const NumberRange& each);
+  void read(const std::string& key, std::array<double, 2>& out, const NumberRange& each);
+  // Variable length, at least `minCount` elements.
+  void read(const std::string& key, std::vector<int64_t>& out, const NumberRange& each,
+            std::size_t minCount);
+  void read(const std::string& key, std::vector<double>& out, const NumberRange& each,
+            std::size_t minCount);
+
+  // For checks that involve other keys: fails at `key`'s position (or the section's
+  // when the key is absent).
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const;
+  // For element checks: fails at element `index` of list `key`.
+  [[noreturn]] void failElement(const std::string& key, std::size_t index,
+                                const std::string& what) const;
+
+  // Throws on the first key that no getter asked for, listing the known ones.
+  void finish() const;
+
+ private:
+  struct Entry {
+    YAML::Node key;
+    YAML::Node value;
+  };
+  const Entry* find(const std::string& key);  // records `key` as known
+  std::string childPath(const std::string& key) const;
+  std::vector<YAML::Node> sequence(const std::string& key, const Entry& e,
+                                   const std::string& expected);
+  void checkCount(const std::string& key, std::size_t count, std::size_t minCount) const;
+
+  const ConfigLocator* locator_;
+  std::string path_;
+  YAML::Mark mark_;
+  std::vector<std::pair<std::string, Entry>> entries_;  // document order
+  std::vector<std::string> known_;                      // order of the getters
+};
+
+}  // namespace seg

@@ -1,0 +1,36 @@
+#pragma once
+// Sliding-window inference over a whole volume, as nnU-Net v2
+// (inference/sliding_window_prediction.py): evenly spread tiles with the requested
+// overlap, Gaussian importance weights (sigma = patch/8), logits accumulated in fp32
+// and divided by the accumulated weight; optional mirror test-time augmentation
+// (logits averaged over all 8 axis flips).
+#include <torch/types.h>
+
+#include <array>
+#include <functional>
+#include <vector>
+
+namespace seg {
+
+struct SlidingWindowOptions {
+  std::array<int64_t, 3> patchZYX{64, 64, 64};
+  double overlap = 0.5;       // fraction of the patch shared by neighbouring tiles, [0, 1)
+  int64_t tileBatch = 2;      // tiles per network call
+  double sigmaScale = 1.0 / 8.0;
+  bool mirror = false;
+  torch::Device device = torch::kCPU;
+};
+
+using Network = std::function<torch::Tensor(const torch::Tensor&)>;
+
+// Tile start positions along one axis of length `size` for a patch of `patch`.
+std::vector<int64_t> slidingWindowSteps(int64_t size, int64_t patch, double overlap);
+
+// Separable Gaussian weights (Z, Y, X) peaking at 1 in the centre; no zeros.
+torch::Tensor gaussianImportance(const std::array<int64_t, 3>& patchZYX, double sigmaScale);
+
+// image (C, Z, Y, X) float32 on the CPU -> logits (K, Z, Y, X) float32 on the CPU.
+torch::Tensor slidingWindowInference(const torch::Tensor& image, const Network& network,
+                                     const SlidingWindowOptions& options);
+
+}  // namespace seg

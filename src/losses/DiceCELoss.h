@@ -1,0 +1,27 @@
+#pragma once
+// lambda_dice * Dice + lambda_ce * CE, as MONAI 1.5's DiceCELoss: the CE term works on
+// the raw logits and all channels whatever include_background and the activation
+// say; softmax CE for C > 1 (class weights, PyTorch's weighted mean), BCE-with-logits
+// for one channel. Class weights cover all C classes; the Dice term gets weights[1:]
+// when it excludes the background (MONAI's dice_weight).
+#include <torch/arg.h>
+
+#include "losses/DiceLoss.h"
+
+namespace seg {
+
+struct DiceCELossOptions {
+  TORCH_ARG(DiceLossOptions, dice) = {};
+  TORCH_ARG(double, lambda_dice) = 1.0;
+  TORCH_ARG(double, lambda_ce) = 1.0;
+  TORCH_ARG(std::vector<double>, class_weights) = {};  // all C classes; empty = none
+};
+
+// CE part alone (mean over voxels; weighted mean for label-index targets).
+torch::Tensor crossEntropyTerm(const torch::Tensor& logits, const torch::Tensor& labels,
+                               const std::vector<double>& classWeights);
+
+torch::Tensor diceCELoss(const torch::Tensor& logits, const torch::Tensor& labels,
+                         const DiceCELossOptions& options, const StatisticsReducer& reducer = {});
+
+}  // namespace seg

@@ -1,0 +1,383 @@
+#include "metrics/SegMetrics.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <sstream>
+
+#include "core/Error.h"
+
+namespace seg {
+
+namespace {
+
+constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+
+template <typename T>
+std::string triple(const std::array<T, 3>& v) {
+  std::ostringstream out;
+  out << "(" << v[0] << "," << v[1] << "," << v[2] << ")";
+  return out.str();
+}
+
+// Both sizes always appear in the message, plus which other attribute differs, so a user
+// sees at once which resampling step went wrong.
+void checkSameGrid(const char* where, const LabelVolume& pred, const LabelVolume& ref) {
+  const ImageGeometry& p = pred.geometry;
+  const ImageGeometry& r = ref.geometry;
+  if (!p.sameGrid(r)) {
+    std::string why;
+    if (p.size != r.size) {
+      why = "sizes differ";
+    } else {
+      // Swap one attribute at a time into the reference to see which ones disagree.
+      ImageGeometry probe = r;
+      probe.spacing = p.spacing;
+      if (!probe.sameGrid(r)) why += "; spacing " + triple(p.spacing) + " vs " + triple(r.spacing);
+      probe = r;
+      probe.origin = p.origin;
+      if (!probe.sameGrid(r)) why += "; origin " + triple(p.origin) + " vs " + triple(r.origin);
+      probe = r;
+      probe.direction = p.direction;
+      if (!probe.sameGrid(r)) why += "; direction differs";
+      why = why.empty() ? "geometry differs" : why.substr(2);
+    }
+    throw InputError(std::string(where) + ": prediction " + p.describeSize() + " and reference " +
+                     r.describeSize() + " are not on the same grid (" + why + ")");
+  }
+  for (const auto* v : {&pred, &ref}) {
+    if (static_cast<int64_t>(v->data.size()) != v->geometry.numVoxels()) {
+      throw InputError(std::string(where) + ": " + (v == &pred ? "prediction" : "reference") +
+                       " buffer holds " + std::to_string(v->data.size()) + " voxels but size " +
+                       v->geometry.describeSize() + " needs " +
+                       std::to_string(v->geometry.numVoxels()));
+    }
+  }
+}
+
+void checkNumClasses(const char* where, int numClasses) {
+  if (numClasses < 1 || numClasses > 256) {
+    throw InputError(std::string(where) + ": numClasses must be in 1..256 (uint8 labels), got " +
+                     std::to_string(numClasses));
+  }
+}
+
+void checkLabels(const char* where, const char* which, const std::vector<uint8_t>& data,
+                 int numClasses) {
+  const uint8_t maxLabel = data.empty() ? 0 : *std::max_element(data.begin(), data.end());
+  if (maxLabel >= numClasses) {
+    throw InputError(std::string(where) + ": " + which + " contains label " +
+                     std::to_string(maxLabel) + " but numClasses is " + std::to_string(numClasses) +
+                     " (labels must be 0.." + std::to_string(numClasses - 1) + ")");
+  }
+}
+
+double emptyValue(EmptyRule rule) {
+  switch (rule) {
+    case EmptyRule::One: return 1.0;
+    case EmptyRule::Zero: return 0.0;
+    case EmptyRule::Nan: break;
+  }
+  return kNan;
+}
+
+// Union-find over provisional labels. The root is always the smallest label of a set, and
+// provisional labels are handed out in raster order, so the root is the label of the
+// component's first voxel: renumbering roots in increasing order gives raster-ordered ids.
+int32_t findRoot(std::vector<int32_t>& parent, int32_t a) {
+  while (parent[a] != a) {
+    parent[a] = parent[parent[a]];  // path halving
+    a = parent[a];
+  }
+  return a;
+}
+
+void unite(std::vector<int32_t>& parent, int32_t a, int32_t b) {
+  a = findRoot(parent, a);
+  b = findRoot(parent, b);
+  if (a < b) {
+    parent[b] = a;
+  } else if (b < a) {
+    parent[a] = b;
+  }
+}
+
+}  // namespace
+
+EmptyRule parseEmptyRule(const std::string& text) {
+  std::string lower = text;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "nan") return EmptyRule::Nan;
+  if (lower == "one") return EmptyRule::One;
+  if (lower == "zero") return EmptyRule::Zero;
+  throw InputError("empty rule: expected 'nan', 'one' or 'zero', got '" + text + "'");
+}
+
+std::string toString(EmptyRule rule) {
+  switch (rule) {
+    case EmptyRule::One: return "one";
+    case EmptyRule::Zero: return "zero";
+    case EmptyRule::Nan: break;
+  }
+  return "nan";
+}
+
+std::vector<ClassOverlap> overlapPerClass(const LabelVolume& pred, const LabelVolume& ref,
+                                          int numClasses, EmptyRule rule) {
+  checkNumClasses("overlapPerClass", numClasses);
+  checkSameGrid("overlapPerClass", pred, ref);
+  checkLabels("overlapPerClass", "prediction", pred.data, numClasses);
+  checkLabels("overlapPerClass", "reference", ref.data, numClasses);
+
+  // A joint histogram keeps the voxel loop branch-free; tp/fp/fn fall out of its
+  // diagonal and margins.
+  std::vector<int64_t> joint(256 * 256, 0);
+  const size_t n = ref.data.size();
+  for (size_t i = 0; i < n; ++i) ++joint[(static_cast<size_t>(pred.data[i]) << 8) | ref.data[i]];
+
+  std::vector<ClassOverlap> result;
+  for (int c = 1; c < numClasses; ++c) {
+    ClassOverlap o;
+    o.classIndex = c;
+    for (int k = 0; k < numClasses; ++k) {
+      o.predVoxels += joint[(c << 8) | k];
+      o.refVoxels += joint[(k << 8) | c];
+    }
+    o.tp = joint[(c << 8) | c];
+    o.fp = o.predVoxels - o.tp;
+    o.fn = o.refVoxels - o.tp;
+    if (o.refVoxels == 0 && o.predVoxels == 0) {
+      o.dice = o.iou = emptyValue(rule);
+    } else {
+      o.dice = 2.0 * o.tp / static_cast<double>(2 * o.tp + o.fp + o.fn);
+      o.iou = o.tp / static_cast<double>(o.tp + o.fp + o.fn);
+    }
+    result.push_back(o);
+  }
+  return result;
+}
+
+Components connectedComponents(const std::vector<uint8_t>& labels,
+                               const std::array<int64_t, 3>& size, int classIndex,
+                               int connectivity) {
+  if (connectivity != 6 && connectivity != 18 && connectivity != 26) {
+    throw InputError("connectedComponents: connectivity must be 6, 18 or 26, got " +
+                     std::to_string(connectivity));
+  }
+  if (classIndex < 0 || classIndex > 255) {
+    throw InputError("connectedComponents: class index must be in 0..255, got " +
+                     std::to_string(classIndex));
+  }
+  const int64_t nx = size[0], ny = size[1], nz = size[2];
+  if (nx < 0 || ny < 0 || nz < 0 || static_cast<int64_t>(labels.size()) != nx * ny * nz) {
+    throw InputError("connectedComponents: buffer holds " + std::to_string(labels.size()) +
+                     " voxels but size is " + triple(size));
+  }
+  if (nx * ny * nz > std::numeric_limits<int32_t>::max()) {
+    throw InputError("connectedComponents: volume " + triple(size) +
+                     " has more voxels than int32 component ids can address");
+  }
+
+  // The already-visited half of generate_binary_structure(3, rank): offsets before the
+  // centre in raster order whose Manhattan length is <= rank (6 -> 1, 18 -> 2, 26 -> 3).
+  const int rank = connectivity == 6 ? 1 : connectivity == 18 ? 2 : 3;
+  struct Offset {
+    int dx, dy, dz;
+    int64_t flat;
+  };
+  std::vector<Offset> back;
+  for (int dz = -1; dz <= 0; ++dz) {
+    for (int dy = -1; dy <= 1; ++dy) {
+      for (int dx = -1; dx <= 1; ++dx) {
+        const bool before = dz < 0 || (dz == 0 && (dy < 0 || (dy == 0 && dx < 0)));
+        if (before && std::abs(dx) + std::abs(dy) + std::abs(dz) <= rank) {
+          back.push_back({dx, dy, dz, (dz * ny + dy) * nx + dx});
+        }
+      }
+    }
+  }
+
+  const auto cls = static_cast<uint8_t>(classIndex);
+  Components out;
+  out.ids.assign(labels.size(), 0);
+  std::vector<int32_t> parent{0};  // provisional label 0 = background
+  int32_t* ids = out.ids.data();
+  const uint8_t* lab = labels.data();
+
+  for (int64_t z = 0; z < nz; ++z) {
+    for (int64_t y = 0; y < ny; ++y) {
+      const int64_t row = (z * ny + y) * nx;
+      for (int64_t x = 0; x < nx; ++x) {
+        const int64_t i = row + x;
+        if (lab[i] != cls) continue;
+        int32_t label = 0;
+        for (const Offset& o : back) {
+          if (z + o.dz < 0 || y + o.dy < 0 || y + o.dy >= ny || x + o.dx < 0 || x + o.dx >= nx) {
+            continue;
+          }
+          const int32_t neighbour = ids[i + o.flat];
+          if (neighbour == 0) continue;
+          if (label == 0) {
+            label = neighbour;
+          } else if (neighbour != label) {
+            unite(parent, label, neighbour);
+          }
+        }
+        if (label == 0) {
+          label = static_cast<int32_t>(parent.size());
+          parent.push_back(label);
+        }
+        ids[i] = label;
+      }
+    }
+  }
+
+  // parent[l] < l for every non-root, so one increasing sweep resolves final ids.
+  std::vector<int32_t> finalId(parent.size(), 0);
+  for (size_t l = 1; l < parent.size(); ++l) {
+    finalId[l] = parent[l] == static_cast<int32_t>(l) ? ++out.count : finalId[parent[l]];
+  }
+  for (size_t i = 0; i < labels.size(); ++i) ids[i] = finalId[ids[i]];
+  return out;
+}
+
+void validateLesionMatchOptions(const LesionMatchOptions& options) {
+  if (options.connectivity != 6 && options.connectivity != 18 && options.connectivity != 26) {
+    throw InputError("lesion matching: connectivity must be 6, 18 or 26, got " +
+                     std::to_string(options.connectivity));
+  }
+  const auto& bins = options.sizeBinsMm3;
+  if (bins.empty()) throw InputError("lesion matching: size bins must not be empty");
+  std::ostringstream list;
+  for (size_t i = 0; i < bins.size(); ++i) list << (i ? ", " : "") << bins[i];
+  for (size_t i = 0; i < bins.size(); ++i) {
+    if (!std::isfinite(bins[i])) {
+      throw InputError("lesion matching: size bin edges must be finite (the last bin is open), got [" +
+                       list.str() + "]");
+    }
+    if (i == 0 && bins[0] < 0) {
+      throw InputError("lesion matching: the first size bin edge must be >= 0 mm^3, got [" +
+                       list.str() + "]");
+    }
+    if (i > 0 && !(bins[i] > bins[i - 1])) {
+      throw InputError("lesion matching: size bin edges must be strictly increasing, got [" +
+                       list.str() + "]");
+    }
+  }
+}
+
+CaseLesions matchLesions(const LabelVolume& pred, const LabelVolume& ref, int numClasses,
+                         const LesionMatchOptions& options) {
+  checkNumClasses("matchLesions", numClasses);
+  validateLesionMatchOptions(options);
+  checkSameGrid("matchLesions", pred, ref);
+  checkLabels("matchLesions", "prediction", pred.data, numClasses);
+  checkLabels("matchLesions", "reference", ref.data, numClasses);
+
+  const auto& bins = options.sizeBinsMm3;
+  const double voxelVolume = ref.geometry.voxelVolume();
+  CaseLesions result;
+  result.falsePositives.assign(static_cast<size_t>(numClasses), 0);
+
+  for (int c = 1; c < numClasses; ++c) {
+    const Components refCc = connectedComponents(ref.data, ref.geometry.size, c, options.connectivity);
+    const Components predCc =
+        connectedComponents(pred.data, pred.geometry.size, c, options.connectivity);
+    std::vector<int64_t> voxels(refCc.count + 1, 0), overlap(refCc.count + 1, 0),
+        first(refCc.count + 1, -1), unionSize(refCc.count + 1, 0), predSize(predCc.count + 1, 0);
+    std::vector<char> predMatched(predCc.count + 1, 0);
+    // (lesion, predicted component) pairs; consecutive voxels mostly repeat the last pair.
+    std::vector<uint64_t> pairs;
+    uint64_t lastPair = 0;
+    for (size_t i = 0; i < ref.data.size(); ++i) {
+      const int32_t r = refCc.ids[i], p = predCc.ids[i];
+      if (p != 0) ++predSize[p];
+      if (r == 0) continue;
+      ++voxels[r];
+      if (first[r] < 0) first[r] = static_cast<int64_t>(i);
+      if (p == 0) continue;
+      ++overlap[r];
+      predMatched[p] = 1;
+      const uint64_t key = (static_cast<uint64_t>(r) << 32) | static_cast<uint32_t>(p);
+      if (key != lastPair) pairs.push_back(key);
+      lastPair = key;
+    }
+    std::sort(pairs.begin(), pairs.end());
+    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+    for (uint64_t key : pairs) unionSize[key >> 32] += predSize[key & 0xffffffffu];
+
+    for (int32_t r = 1; r <= refCc.count; ++r) {
+      Lesion lesion;
+      lesion.classIndex = c;
+      lesion.id = r;
+      lesion.firstVoxel = first[r];
+      lesion.voxels = voxels[r];
+      lesion.volumeMm3 = static_cast<double>(voxels[r]) * voxelVolume;
+      // Largest lower edge <= volume: lower edges inclusive, last bin open-ended.
+      lesion.bin = static_cast<int>(std::upper_bound(bins.begin(), bins.end(), lesion.volumeMm3) -
+                                    bins.begin()) - 1;
+      lesion.overlapVoxels = overlap[r];
+      lesion.predVoxels = unionSize[r];
+      lesion.detected = overlap[r] > 0;
+      // Every predicted voxel inside the lesion belongs to an overlapping component, so
+      // |lesion ∩ union| is the overlap count.
+      lesion.dice = 2.0 * overlap[r] / static_cast<double>(voxels[r] + unionSize[r]);
+      result.lesions.push_back(lesion);
+    }
+    for (int32_t p = 1; p <= predCc.count; ++p) {
+      if (!predMatched[p]) ++result.falsePositives[c];
+    }
+  }
+  return result;
+}
+
+std::vector<SizeBinRow> aggregateBins(const std::vector<CaseLesions>& cases, int numClasses,
+                                      const std::vector<double>& sizeBinsMm3) {
+  checkNumClasses("aggregateBins", numClasses);
+  LesionMatchOptions check;
+  check.sizeBinsMm3 = sizeBinsMm3;
+  validateLesionMatchOptions(check);
+
+  const size_t numBins = sizeBinsMm3.size();
+  std::vector<SizeBinRow> rows;
+  for (int c = 1; c < numClasses; ++c) {
+    for (size_t b = 0; b < numBins; ++b) {
+      SizeBinRow row;
+      row.classIndex = c;
+      row.lowMm3 = sizeBinsMm3[b];
+      if (b + 1 < numBins) row.highMm3 = sizeBinsMm3[b + 1];
+      rows.push_back(row);
+    }
+  }
+  std::vector<double> diceSum(rows.size(), 0.0);
+  for (const CaseLesions& cs : cases) {
+    for (const Lesion& lesion : cs.lesions) {
+      if (lesion.classIndex < 1 || lesion.classIndex >= numClasses) {
+        throw InputError("aggregateBins: lesion of class " + std::to_string(lesion.classIndex) +
+                         " but numClasses is " + std::to_string(numClasses));
+      }
+      if (lesion.bin >= static_cast<int>(numBins)) {
+        throw InputError("aggregateBins: lesion bin " + std::to_string(lesion.bin) +
+                         " is out of range for " + std::to_string(numBins) +
+                         " size bins (were the lesions matched with other bins?)");
+      }
+      if (lesion.bin < 0) continue;  // below the first edge: deliberately unbinned
+      const size_t k = static_cast<size_t>(lesion.classIndex - 1) * numBins + lesion.bin;
+      ++rows[k].lesions;
+      if (lesion.detected) ++rows[k].detected;
+      diceSum[k] += lesion.dice;
+    }
+  }
+  for (size_t k = 0; k < rows.size(); ++k) {
+    if (rows[k].lesions == 0) {
+      rows[k].sensitivity = rows[k].meanDice = kNan;
+    } else {
+      rows[k].sensitivity = static_cast<double>(rows[k].detected) / rows[k].lesions;
+      rows[k].meanDice = diceSum[k] / rows[k].lesions;
+    }
+  }
+  return rows;
+}
+
+}  // namespace seg

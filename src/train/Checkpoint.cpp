@@ -1,0 +1,144 @@
+#include "train/Checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/serialize.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/Error.h"
+
+namespace seg {
+
+namespace {
+
+void fsyncPath(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void writeState(torch::serialize::OutputArchive& archive, const CheckpointState& s) {
+  archive.write("epoch", c10::IValue(s.epoch));
+  archive.write("iteration", c10::IValue(s.iteration));
+  archive.write("ema_dice", c10::IValue(s.emaDice));
+  archive.write("best_ema_dice", c10::IValue(s.bestEmaDice));
+  archive.write("in_channels", c10::IValue(s.inChannels));
+  archive.write("num_classes", c10::IValue(s.numClasses));
+  archive.write("config_yaml", c10::IValue(s.configYaml));
+  archive.write("format", c10::IValue(std::string("segtrain-checkpoint-1")));
+}
+
+CheckpointState readState(torch::serialize::InputArchive& archive, const std::string& path) {
+  c10::IValue v;
+  archive.read("format", v);
+  if (!v.isString() || v.toStringRef() != "segtrain-checkpoint-1") {
+    throw InputError("checkpoint '" + path + "' is not a segtrain checkpoint");
+  }
+  CheckpointState s;
+  archive.read("epoch", v); s.epoch = v.toInt();
+  archive.read("iteration", v); s.iteration = v.toInt();
+  archive.read("ema_dice", v); s.emaDice = v.toDouble();
+  archive.read("best_ema_dice", v); s.bestEmaDice = v.toDouble();
+  archive.read("in_channels", v); s.inChannels = v.toInt();
+  archive.read("num_classes", v); s.numClasses = v.toInt();
+  archive.read("config_yaml", v); s.configYaml = v.toStringRef();
+  return s;
+}
+
+torch::serialize::InputArchive openArchive(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw InputError("checkpoint not found: " + path);
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw InputError("checkpoint '" + path + "' cannot be read (truncated or not a checkpoint): " +
+                     e.what_without_backtrace());
+  }
+  return archive;
+}
+
+}  // namespace
+
+void saveCheckpoint(const std::string& path, UNet& model, torch::optim::Optimizer* optimizer,
+                    const CheckpointState& state) {
+  torch::serialize::OutputArchive archive;
+  writeState(archive, state);
+  torch::serialize::OutputArchive modelArchive;
+  model->save(modelArchive);
+  archive.write("model", modelArchive);
+  if (optimizer) {
+    torch::serialize::OutputArchive optimizerArchive;
+    optimizer->save(optimizerArchive);
+    archive.write("optimizer", optimizerArchive);
+  }
+  archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+
+  const std::string temp = path + ".tmp-" + std::to_string(::getpid());
+  try {
+    archive.save_to(temp);
+  } catch (const c10::Error& e) {
+    std::remove(temp.c_str());
+    throw InputError("cannot write checkpoint '" + path + "': " + e.what_without_backtrace());
+  }
+  fsyncPath(temp);
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) {
+    std::remove(temp.c_str());
+    throw InputError("cannot write checkpoint '" + path + "': " + ec.message());
+  }
+  fsyncPath(std::filesystem::path(path).parent_path().string());
+}
+
+CheckpointState readCheckpointState(const std::string& path) {
+  auto archive = openArchive(path);
+  try {
+    return readState(archive, path);
+  } catch (const c10::Error& e) {
+    throw InputError("checkpoint '" + path + "' is incomplete: " + e.what_without_backtrace());
+  }
+}
+
+CheckpointState loadCheckpoint(const std::string& path, UNet& model, torch::optim::Optimizer* optimizer) {
+  auto archive = openArchive(path);
+  try {
+    CheckpointState state = readState(archive, path);
+    // InputArchive replaces tensors without checking shapes: compare them ourselves so a
+    // checkpoint of another topology is refused instead of silently reshaping the model.
+    std::vector<std::pair<std::string, std::vector<int64_t>>> before;
+    for (const auto& item : model->named_parameters()) before.emplace_back(item.key(), item.value().sizes().vec());
+    torch::serialize::InputArchive modelArchive;
+    archive.read("model", modelArchive);
+    model->load(modelArchive);
+    size_t i = 0;
+    for (const auto& item : model->named_parameters()) {
+      if (item.value().sizes().vec() != before[i].second) {
+        throw InputError("checkpoint '" + path + "' was trained with another model: parameter '" +
+                         item.key() + "' has shape " + c10::str(item.value().sizes()) +
+                         " in the checkpoint but " + c10::str(c10::IntArrayRef(before[i].second)) +
+                         " in the configured model");
+      }
+      ++i;
+    }
+    if (optimizer) {
+      torch::serialize::InputArchive optimizerArchive;
+      archive.read("optimizer", optimizerArchive);
+      optimizer->load(optimizerArchive);
+      torch::Tensor rng;
+      archive.read("rng_cpu", rng);
+      at::detail::getDefaultCPUGenerator().set_state(rng);
+    }
+    return state;
+  } catch (const c10::Error& e) {
+    throw InputError("checkpoint '" + path + "' does not match this model or is incomplete: " +
+                     e.what_without_backtrace());
+  }
+}
+
+}  // namespace seg

@@ -1,0 +1,33 @@
+#pragma once
+// Checkpoints: weights, optimiser, progress counters, RNG state and the resolved
+// config. Written to a temporary file, flushed to disk and renamed, so a crash at any
+// moment leaves the previous checkpoint intact.
+#include <torch/optim/optimizer.h>
+
+#include <string>
+
+#include "models/UNet.h"
+
+namespace seg {
+
+struct CheckpointState {
+  int64_t epoch = 0;        // completed epochs
+  int64_t iteration = 0;    // completed optimiser steps (= next batch index)
+  double emaDice = -1.0;    // EMA of validation pseudo-Dice (-1 before the first)
+  double bestEmaDice = -1.0;
+  int64_t inChannels = 1;
+  int64_t numClasses = 2;
+  std::string configYaml;   // the resolved config of the run
+};
+
+void saveCheckpoint(const std::string& path, UNet& model, torch::optim::Optimizer* optimizer,
+                    const CheckpointState& state);
+
+// Reads only the state (for segeval and resume: which model to build).
+CheckpointState readCheckpointState(const std::string& path);
+
+// Loads weights (and optimiser state and torch's CPU RNG when `optimizer` is given).
+// Throws InputError naming the file for a missing, truncated or mismatched checkpoint.
+CheckpointState loadCheckpoint(const std::string& path, UNet& model, torch::optim::Optimizer* optimizer);
+
+}  // namespace seg

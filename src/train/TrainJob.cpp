@@ -1,0 +1,127 @@
+#include "train/TrainJob.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/Error.h"
+#include "core/Log.h"
+#include "data/CaseLoader.h"
+#include "data/Dataset.h"
+#include "train/Factories.h"
+
+namespace seg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::array<int64_t, 3> toZYX(const std::array<int64_t, 3>& xyz) { return {xyz[2], xyz[1], xyz[0]}; }
+
+void writeTextAtomically(const fs::path& path, const std::string& text) {
+  const fs::path temp = path.string() + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary);
+    out << text;
+    if (!out) throw InputError("cannot write '" + path.string() + "'");
+  }
+  fs::rename(temp, path);
+}
+
+}  // namespace
+
+TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) {
+  auto log = logger("train");
+  const fs::path outDir(config.output.dir);
+  const fs::path latest = outDir / "checkpoint_latest.pt";
+  if (job.resume && !fs::exists(latest)) {
+    throw InputError("--resume: no checkpoint to resume in '" + outDir.string() + "' (expected " +
+                     latest.string() + ")");
+  }
+  if (!job.resume && fs::exists(latest)) {
+    throw InputError("output directory '" + outDir.string() +
+                     "' already holds a run: pass --resume to continue it or choose another output.dir");
+  }
+  std::error_code ec;
+  fs::create_directories(outDir, ec);
+  if (ec) throw InputError("cannot create output directory '" + outDir.string() + "': " + ec.message());
+  writeTextAtomically(outDir / "config.yaml", job.configYaml);
+
+  if (config.train.threads > 0) torch::set_num_threads(config.train.threads);
+  torch::manual_seed(config.train.seed);
+  if (config.train.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+  const torch::Device device = resolveDevice(config.train.device);
+  if (config.amp.enabled && config.amp.dtype == "float16") {
+    throw InputError("amp.dtype: float16 needs a GradScaler, which is not implemented yet; use bfloat16");
+  }
+
+  const DatasetManifest manifest = loadDataset(config.data.root);
+  const int numClasses = manifest.numClasses();
+  const Split split = splitFolds(manifest.training, config.data.num_folds, config.data.fold, config.data.split_seed);
+  log->info("dataset '{}': {} training cases, fold {}/{}: {} train, {} validation, {} classes", manifest.name,
+            manifest.training.size(), config.data.fold, config.data.num_folds, split.train.size(),
+            split.val.size(), numClasses);
+  if (split.train.empty()) throw InputError("data.fold: fold " + std::to_string(config.data.fold) + " leaves no training cases");
+
+  const Normalization norm = parseNormalization(config.data.normalization);
+  const int loadThreads = std::max(1u, std::thread::hardware_concurrency());
+  auto trainCases = std::make_shared<const std::vector<LoadedCase>>(loadCases(split.train, norm, numClasses, loadThreads));
+  const int64_t inChannels = trainCases->front().image.channels;
+
+  PatchSamplerOptions samplerOptions;
+  samplerOptions.patchZYX = toZYX(config.data.patch_size);
+  samplerOptions.batchSize = config.train.batch_size;
+  samplerOptions.foregroundFraction = config.data.foreground_fraction;
+  samplerOptions.seed = config.train.seed;
+  auto trainSampler = std::make_shared<const PatchSampler>(trainCases, samplerOptions);
+
+  std::shared_ptr<const PatchSampler> valSampler;
+  if (!split.val.empty() && config.train.val_every > 0) {
+    auto valCases = std::make_shared<const std::vector<LoadedCase>>(loadCases(split.val, norm, numClasses, loadThreads));
+    PatchSamplerOptions valOptions = samplerOptions;
+    valOptions.augment = false;
+    valOptions.seed = config.train.seed ^ 0x5EEDF00Dull;  // fixed validation patches across epochs
+    valSampler = std::make_shared<const PatchSampler>(valCases, valOptions);
+  }
+
+  UNet model(makeUNetOptions(config.model, inChannels, numClasses));
+  for (int64_t s : config.data.patch_size) {
+    if (s % model->sizeDivisor() != 0) {
+      throw InputError("data.patch_size: every size must be a multiple of " + std::to_string(model->sizeDivisor()) +
+                       " for a U-Net with " + std::to_string(config.model.features.size()) + " stages");
+    }
+  }
+  model->to(device);
+  auto optimizer = makeOptimizer(config.train.optimizer, model);
+
+  TrainerOptions options;
+  options.epochs = config.train.epochs;
+  options.iterationsPerEpoch = config.train.iterations_per_epoch;
+  options.valEvery = config.train.val_every;
+  options.valIterations = config.train.val_iterations;
+  options.gradClip = config.train.grad_clip;
+  options.loaderWorkers = config.data.num_workers;
+  options.loaderDepth = config.data.queue_depth;
+  options.outputDir = outDir.string();
+  options.checkpointEveryMinutes = config.output.checkpoint_every_minutes;
+  options.device = device;
+  options.ampEnabled = config.amp.enabled;
+  options.ampDtype = config.amp.dtype == "float16" ? c10::ScalarType::Half : c10::ScalarType::BFloat16;
+  options.numClasses = numClasses;
+  options.inChannels = inChannels;
+  options.configYaml = job.configYaml;
+
+  int64_t parameters = 0;
+  for (const auto& p : model->parameters()) parameters += p.numel();
+  log->info("model: U-Net, {} stages, {:.2f} M parameters; loss {}; device {}", config.model.features.size(),
+            parameters / 1e6, config.loss.name, device.str());
+
+  Trainer trainer(model, makeLoss(config.loss), std::move(optimizer), makeSchedule(config.train), trainSampler,
+                  valSampler, options);
+  if (job.resume) trainer.resumeFrom(latest.string());
+  return trainer.run();
+}
+
+}  // namespace seg

@@ -1,0 +1,18 @@
+#pragma once
+// A whole training run from a resolved config: dataset, split, cached cases,
+// samplers, model, loss, optimiser, trainer. segtrain's main calls this.
+#include <string>
+
+#include "config/TrainConfig.h"
+#include "train/Trainer.h"
+
+namespace seg {
+
+struct TrainJobOptions {
+  bool resume = false;     // continue <output.dir>/checkpoint_latest.pt
+  std::string configYaml;  // resolved config text, stored in the run dir and checkpoints
+};
+
+TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& options);
+
+}  // namespace seg

@@ -1,0 +1,184 @@
+#include "train/Trainer.h"
+
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "core/Error.h"
+#include "core/Log.h"
+#include "core/TorchCompat.h"
+#include "data/BatchLoader.h"
+
+namespace seg {
+
+namespace fs = std::filesystem;
+
+Trainer::Trainer(UNet model, LossFn loss, std::unique_ptr<torch::optim::Optimizer> optimizer,
+                 LrScheduleOptions schedule, std::shared_ptr<const PatchSampler> trainSampler,
+                 std::shared_ptr<const PatchSampler> valSampler, TrainerOptions options)
+    : model_(std::move(model)),
+      loss_(std::move(loss)),
+      optimizer_(std::move(optimizer)),
+      schedule_(std::move(schedule)),
+      trainSampler_(std::move(trainSampler)),
+      valSampler_(std::move(valSampler)),
+      options_(std::move(options)) {
+  state_.inChannels = options_.inChannels;
+  state_.numClasses = options_.numClasses;
+  state_.configYaml = options_.configYaml;
+  schedule_.totalIterations = options_.epochs * options_.iterationsPerEpoch;
+}
+
+void Trainer::resumeFrom(const std::string& checkpointPath) {
+  const auto restored = loadCheckpoint(checkpointPath, model_, optimizer_.get());
+  state_.epoch = restored.epoch;
+  state_.iteration = restored.iteration;
+  state_.emaDice = restored.emaDice;
+  state_.bestEmaDice = restored.bestEmaDice;
+  logger("train")->info("resumed from {} at epoch {} (iteration {})", checkpointPath, state_.epoch,
+                        state_.iteration);
+}
+
+void Trainer::save(const std::string& name) {
+  saveCheckpoint((fs::path(options_.outputDir) / name).string(), model_, optimizer_.get(), state_);
+  lastSave_ = std::chrono::steady_clock::now();
+}
+
+double Trainer::trainEpoch(BatchLoader& loader) {
+  auto log = logger("train");
+  model_->train();
+  const auto deviceType = options_.device.type();
+  double lossSum = 0.0;
+  // A time-based checkpoint may have been taken mid-epoch: continue where it stopped.
+  const int64_t first = state_.iteration - state_.epoch * options_.iterationsPerEpoch;
+  for (int64_t it = first; it < options_.iterationsPerEpoch; ++it) {
+    const double lr = learningRateAt(schedule_, state_.iteration);
+    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+
+    Batch batch = loader.next();
+    auto images = batch.images.to(options_.device, /*non_blocking=*/true);
+    auto labels = batch.labels.to(options_.device, /*non_blocking=*/true);
+    optimizer_->zero_grad();
+    torch::Tensor loss;
+    {
+      compat::AutocastGuard autocast(deviceType, options_.ampEnabled, options_.ampDtype);
+      auto logits = model_->forward(images);
+      loss = loss_(logits, labels);
+    }
+    const double value = loss.item<double>();
+    if (!std::isfinite(value)) {
+      throw InternalError("training loss became " + std::to_string(value) + " at iteration " +
+                          std::to_string(state_.iteration) + " (lower train.optimizer.lr?)");
+    }
+    loss.backward();
+    if (options_.gradClip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradClip);
+    optimizer_->step();
+    ++state_.iteration;
+    lossSum += value;
+    const double minutes =
+        std::chrono::duration<double, std::ratio<60>>(std::chrono::steady_clock::now() - lastSave_).count();
+    if (minutes >= options_.checkpointEveryMinutes && it + 1 < options_.iterationsPerEpoch) {
+      save("checkpoint_latest.pt");
+      log->info("checkpoint at iteration {} ({:.1f} min since the last)", state_.iteration, minutes);
+    }
+  }
+  return lossSum / static_cast<double>(std::max<int64_t>(1, options_.iterationsPerEpoch - first));
+}
+
+std::vector<double> Trainer::validate() {
+  torch::NoGradGuard noGrad;
+  model_->eval();
+  const int64_t classes = options_.numClasses;
+  std::vector<double> tp(classes, 0.0), fp(classes, 0.0), fn(classes, 0.0);
+  for (int64_t i = 0; i < options_.valIterations; ++i) {
+    Batch batch = valSampler_->sample(static_cast<uint64_t>(i));
+    torch::Tensor logits;
+    {
+      compat::AutocastGuard autocast(options_.device.type(), options_.ampEnabled, options_.ampDtype);
+      logits = model_->forward(batch.images.to(options_.device));
+    }
+    const auto pred = logits.argmax(1).to(torch::kCPU);
+    const auto ref = batch.labels.squeeze(1);
+    for (int64_t c = 1; c < classes; ++c) {
+      const auto p = pred == c;
+      const auto g = ref == c;
+      tp[c] += (p & g).sum().item<double>();
+      fp[c] += (p & ~g).sum().item<double>();
+      fn[c] += (~p & g).sum().item<double>();
+    }
+  }
+  std::vector<double> dice;
+  for (int64_t c = 1; c < classes; ++c) {
+    const double denom = 2 * tp[c] + fp[c] + fn[c];
+    dice.push_back(denom > 0 ? 2 * tp[c] / denom : std::nan(""));
+  }
+  return dice;
+}
+
+void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds) {
+  const fs::path path = fs::path(options_.outputDir) / "metrics.csv";
+  const bool fresh = !fs::exists(path);
+  std::ofstream out(path, std::ios::app);
+  if (!out) throw InputError("cannot write " + path.string());
+  if (fresh) {
+    out << "epoch,iteration,lr,train_loss";
+    for (int64_t c = 1; c < options_.numClasses; ++c) out << ",val_dice_" << c;
+    out << ",ema_dice,seconds\n";
+  }
+  out << state_.epoch << "," << state_.iteration << "," << learningRateAt(schedule_, state_.iteration) << ","
+      << trainLoss;
+  for (int64_t c = 1; c < options_.numClasses; ++c) {
+    out << ",";
+    if (!valDice.empty() && !std::isnan(valDice[c - 1])) out << valDice[c - 1];
+  }
+  out << "," << (state_.emaDice >= 0 ? std::to_string(state_.emaDice) : std::string()) << "," << seconds << "\n";
+}
+
+TrainSummary Trainer::run() {
+  auto log = logger("train");
+  fs::create_directories(options_.outputDir);
+  model_->to(options_.device);
+  BatchLoader loader(trainSampler_, options_.loaderWorkers, options_.loaderDepth,
+                     static_cast<uint64_t>(state_.iteration));
+  lastSave_ = std::chrono::steady_clock::now();
+  TrainSummary summary;
+  while (state_.epoch < options_.epochs) {
+    const auto start = std::chrono::steady_clock::now();
+    const double trainLoss = trainEpoch(loader);
+    ++state_.epoch;
+    std::vector<double> valDice;
+    if (options_.valEvery > 0 && valSampler_ && state_.epoch % options_.valEvery == 0) {
+      valDice = validate();
+      double mean = 0.0;
+      int n = 0;
+      for (double d : valDice)
+        if (!std::isnan(d)) mean += d, ++n;
+      if (n > 0) {
+        mean /= n;
+        // nnU-Net smooths the pseudo-Dice with an EMA (0.9) to pick the best checkpoint.
+        state_.emaDice = state_.emaDice < 0 ? mean : 0.9 * state_.emaDice + 0.1 * mean;
+      }
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const bool improved = state_.emaDice >= 0 && state_.emaDice > state_.bestEmaDice;
+    if (improved) state_.bestEmaDice = state_.emaDice;
+    appendMetrics(trainLoss, valDice, seconds);
+    log->info("epoch {}/{}: train loss {:.4f}, pseudo-Dice {}, EMA {:.4f}, {:.1f} s", state_.epoch,
+              options_.epochs, trainLoss,
+              valDice.empty() ? std::string("-") : fmt::format("{:.4f}", valDice[0]), state_.emaDice, seconds);
+    save("checkpoint_latest.pt");
+    if (improved) save("checkpoint_best.pt");
+    summary.lastTrainLoss = trainLoss;
+  }
+  save("checkpoint_final.pt");
+  summary.epochs = state_.epoch;
+  summary.iterations = state_.iteration;
+  summary.bestEmaDice = state_.bestEmaDice;
+  return summary;
+}
+
+}  // namespace seg

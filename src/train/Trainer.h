@@ -1,0 +1,74 @@
+#pragma once
+// The training loop. It receives its parts through the constructor (model, loss,
+// optimiser, schedule, samplers) and reads no config itself.
+#include <torch/optim/optimizer.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "data/PatchSampler.h"
+#include "models/UNet.h"
+#include "train/Checkpoint.h"
+#include "train/LrSchedule.h"
+
+namespace seg {
+
+using LossFn = std::function<torch::Tensor(const torch::Tensor& logits, const torch::Tensor& labels)>;
+
+struct TrainerOptions {
+  int64_t epochs = 1;
+  int64_t iterationsPerEpoch = 1;
+  int64_t valEvery = 1;          // 0 disables validation
+  int64_t valIterations = 1;
+  double gradClip = 12.0;        // 0 disables
+  int loaderWorkers = 2;
+  int loaderDepth = 4;
+  std::string outputDir;         // checkpoints and metrics.csv go here
+  double checkpointEveryMinutes = 30.0;
+  torch::Device device = torch::kCPU;
+  bool ampEnabled = false;
+  c10::ScalarType ampDtype = c10::ScalarType::BFloat16;
+  int64_t numClasses = 2;
+  int64_t inChannels = 1;
+  std::string configYaml;        // stored in every checkpoint
+};
+
+struct TrainSummary {
+  int64_t epochs = 0;
+  int64_t iterations = 0;
+  double lastTrainLoss = 0.0;
+  double bestEmaDice = -1.0;
+};
+
+class Trainer {
+ public:
+  Trainer(UNet model, LossFn loss, std::unique_ptr<torch::optim::Optimizer> optimizer,
+          LrScheduleOptions schedule, std::shared_ptr<const PatchSampler> trainSampler,
+          std::shared_ptr<const PatchSampler> valSampler, TrainerOptions options);
+
+  // Continues from a checkpoint written by this trainer.
+  void resumeFrom(const std::string& checkpointPath);
+  TrainSummary run();
+
+ private:
+  double trainEpoch(class BatchLoader& loader);
+  // Patch pseudo-Dice per foreground class (nnU-Net's online evaluation): TP/FP/FN
+  // summed over all validation batches, then 2TP / (2TP + FP + FN).
+  std::vector<double> validate();
+  void save(const std::string& name);
+  void appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds);
+
+  UNet model_;
+  LossFn loss_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  LrScheduleOptions schedule_;
+  std::shared_ptr<const PatchSampler> trainSampler_;
+  std::shared_ptr<const PatchSampler> valSampler_;
+  TrainerOptions options_;
+  CheckpointState state_;
+  std::chrono::steady_clock::time_point lastSave_;
+};
+
+}  // namespace seg
