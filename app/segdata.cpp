@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -51,18 +52,15 @@ Stats computeStats(const std::string& path) {
     if (s.integerValued) {
       if (v != std::floor(v)) {
         s.integerValued = false;
-      } else if (distinct.size() <= kMaxDistinct) {
-        distinct.insert(v);
+      } else if (distinct.insert(v).second && distinct.size() > kMaxDistinct) {
+        // Keep the smallest kMaxDistinct values seen so far.
+        distinct.erase(std::prev(distinct.end()));
+        s.distinctTruncated = true;
       }
     }
   }
   s.mean = sum / static_cast<double>(volume.data.size());
-  if (s.integerValued) {
-    s.distinctTruncated = distinct.size() > kMaxDistinct;
-    for (double v : distinct) {
-      if (s.distinct.size() < kMaxDistinct) s.distinct.push_back(v);
-    }
-  }
+  if (s.integerValued) s.distinct.assign(distinct.begin(), distinct.end());
   return s;
 }
 
@@ -199,6 +197,7 @@ int main(int argc, char** argv) {
   std::string logLevel = "info";
   cli.add_option("--log-level", logLevel, "trace|debug|info|warn|error|off")->capture_default_str();
   cli.require_subcommand(1);
+  cli.fallthrough();  // --log-level is accepted after the subcommand too
 
   seg::SynthOptions synth;
   std::string synthOut;
@@ -206,8 +205,8 @@ int main(int argc, char** argv) {
   synthCmd->add_option("--out", synthOut, "Output folder (must not exist or be empty)")->required();
   synthCmd->add_option("--cases", synth.cases, "Total number of cases")->capture_default_str();
   synthCmd->add_option("--test-cases", synth.testCases, "Cases held out in imagesTs/labelsTs")->capture_default_str();
-  synthCmd->add_option("--size", synth.size, "Volume size X Y Z (voxels)")->expected(3);
-  synthCmd->add_option("--spacing", synth.spacing, "Voxel spacing X Y Z (mm)")->expected(3);
+  synthCmd->add_option("--size", synth.size, "Volume size X Y Z (voxels)");
+  synthCmd->add_option("--spacing", synth.spacing, "Voxel spacing X Y Z (mm)");
   synthCmd->add_option("--classes", synth.classes, "Foreground classes (1 or 2)")->capture_default_str();
   synthCmd->add_option("--seed", synth.seed, "Random seed")->capture_default_str();
   synthCmd->add_option("--min-lesions", synth.minLesions, "Fewest lesions per case")->capture_default_str();

@@ -27,7 +27,12 @@ int main(int argc, char** argv) {
   if (const int rc = seg::app::parseCommandLine(cli, argc, argv); rc >= 0) return rc;
 
   return seg::app::runTool("segtrain", [&]() -> int {
-    if (!outputDir.empty()) overrides.push_back("output.dir=" + outputDir);
+    if (!outputDir.empty()) {
+      // Single-quoted YAML so a path with ':' or '#' stays a string ('' escapes a quote).
+      std::string quoted;
+      for (char ch : outputDir) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+      overrides.push_back("output.dir='" + quoted + "'");
+    }
     if (configPath.empty()) {
       if (!resume || outputDir.empty()) throw seg::InputError("--config is required (or --resume with --output DIR)");
       configPath = (fs::path(outputDir) / "config.yaml").string();

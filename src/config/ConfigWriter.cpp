@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <sstream>
+#include <type_traits>
 
 #include "config/ConfigLoader.h"
 #include "config/YamlReader.h"

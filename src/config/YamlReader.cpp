@@ -155,7 +155,9 @@ YamlReader::YamlReader(const ConfigLocator& locator, const YAML::Node& node, std
     locator.fail(path_, mark_, "expected a mapping, got " + describe(node));
   }
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // Copies: the iterator's operator-> hands out a temporary pair.
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
     if (!key.IsScalar()) locator.fail(path_, key.Mark(), "expected a key name, got " + describe(key));
     const std::string name = key.Scalar();
     for (const auto& [seen, entry] : entries_) {
@@ -166,7 +168,7 @@ YamlReader::YamlReader(const ConfigLocator& locator, const YAML::Node& node, std
                      "duplicate key (first given on line " + std::to_string(entry.key.Mark().line + 1) + ")");
       }
     }
-    entries_.push_back({name, Entry{key, it->second}});
+    entries_.push_back({name, Entry{key, value}});
   }
 }
 

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "core/Error.h"
@@ -59,10 +60,21 @@ uint32_t byteSwap32(uint32_t v) {
   return ((v & 0xffu) << 24) | ((v & 0xff00u) << 8) | ((v >> 8) & 0xff00u) | (v >> 24);
 }
 
+// What we need from the raw NIfTI-1 header to check the data ourselves.
+struct RawHeader {
+  bool swapped = false;       // file byte order differs from ours
+  int16_t datatype = 0;       // NIFTI_TYPE_*
+  int bytesPerValue = 0;      // bitpix / 8
+  uint64_t voxOffset = 0;     // start of the data
+  uint64_t numValues = 0;     // product of dim[1..dim[0]]; 0 when the header is odd
+  uint64_t expectedBytes() const { return voxOffset + numValues * static_cast<uint64_t>(bytesPerValue); }
+  bool isFloat() const { return datatype == 16 || datatype == 64; }  // FLOAT32, FLOAT64
+};
+
 // Looks at the raw header before ITK does: ITK 5.2 answers a NIfTI-2 file, random
 // bytes and a cut-off file alike with "could not create IO object", which tells the
 // user nothing. gzread reads plain files transparently, so this covers .nii too.
-void checkHeaderBytes(const std::string& path) {
+RawHeader readRawHeader(const std::string& path) {
   gzFile file = gzopen(path.c_str(), "rb");
   if (file == nullptr) throw InputError(path + ": cannot open file");
   unsigned char header[348];
@@ -82,6 +94,104 @@ void checkHeaderBytes(const std::string& path) {
   if (got < 348) throw InputError(path + ": truncated NIfTI header (" + std::to_string(got) + " of 348 bytes)");
   if (std::memcmp(header + 344, "n+1\0", 4) != 0) {
     throw InputError(path + ": not a single-file NIfTI-1 image (magic is not \"n+1\")");
+  }
+  RawHeader h;
+  h.swapped = sizeofHdr != 348;
+  auto field = [&](size_t offset, size_t n, void* out) {
+    unsigned char b[8];
+    std::memcpy(b, header + offset, n);
+    if (h.swapped) std::reverse(b, b + n);
+    std::memcpy(out, b, n);
+  };
+  int16_t dim[8], bitpix = 0;
+  float voxOffset = 0;
+  for (int i = 0; i < 8; ++i) field(40 + 2 * static_cast<size_t>(i), 2, &dim[i]);
+  field(70, 2, &h.datatype);
+  field(72, 2, &bitpix);
+  field(108, 4, &voxOffset);
+  h.bytesPerValue = bitpix > 0 ? bitpix / 8 : 0;
+  h.voxOffset = voxOffset >= 352 && std::isfinite(voxOffset) ? static_cast<uint64_t>(voxOffset) : 352;
+  if (dim[0] >= 1 && dim[0] <= 7) {
+    h.numValues = 1;
+    for (int i = 1; i <= dim[0]; ++i) h.numValues *= dim[i] > 0 ? static_cast<uint64_t>(dim[i]) : 0;
+  }
+  return h;
+}
+
+struct RawScan {
+  uint64_t bytes = 0;      // data bytes present after voxOffset
+  uint64_t nonFinite = 0;  // NaN/Inf values (float types only)
+};
+
+// Streams the data section once. Needed because nifticlib (inside ITK 5.2) zero-fills
+// a short read and also overwrites every NaN/Inf with 0 (fixed upstream in ITK 6,
+// InsightSoftwareConsortium/ITK#6683), so neither is visible after ITK's read.
+RawScan scanRawData(const std::string& path, const RawHeader& h, bool countNonFinite) {
+  RawScan scan;
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr) throw InputError(path + ": cannot open file");
+  gzbuffer(file, 1 << 18);
+  const int width = h.bytesPerValue > 0 ? h.bytesPerValue : 1;
+  std::vector<unsigned char> buffer(static_cast<size_t>(width) * (1 << 18));
+  bool ok = gzseek(file, static_cast<z_off_t>(h.voxOffset), SEEK_SET) >= 0;
+  const uint64_t dataBytes = h.numValues * static_cast<uint64_t>(width);
+  while (ok) {
+    // Reads are whole multiples of `width` except at the end of the file.
+    const int got = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()));
+    if (got <= 0) break;  // end, or a truncated/corrupt stream: the count so far tells
+    const uint64_t before = scan.bytes;
+    scan.bytes += static_cast<uint64_t>(got);
+    if (!countNonFinite || before >= dataBytes) continue;
+    const size_t usable = static_cast<size_t>(std::min<uint64_t>(static_cast<uint64_t>(got), dataBytes - before));
+    for (size_t i = 0; i + static_cast<size_t>(width) <= usable; i += static_cast<size_t>(width)) {
+      unsigned char b[8];
+      std::memcpy(b, buffer.data() + i, static_cast<size_t>(width));
+      if (h.swapped) std::reverse(b, b + width);
+      if (width == 4) {
+        float v;
+        std::memcpy(&v, b, 4);
+        scan.nonFinite += std::isfinite(v) ? 0 : 1;
+      } else {
+        double v;
+        std::memcpy(&v, b, 8);
+        scan.nonFinite += std::isfinite(v) ? 0 : 1;
+      }
+    }
+  }
+  gzclose(file);
+  return scan;
+}
+
+// The last 4 bytes of a gzip member hold the uncompressed size mod 2^32; for the
+// usual single-member file this confirms completeness without decompressing.
+bool gzipTrailerMatches(const std::string& path, uint64_t expected) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in || in.tellg() < 18) return false;
+  in.seekg(-4, std::ios::end);
+  unsigned char b[4];
+  if (!in.read(reinterpret_cast<char*>(b), 4)) return false;
+  const uint32_t isize = static_cast<uint32_t>(b[0]) | (static_cast<uint32_t>(b[1]) << 8) |
+                         (static_cast<uint32_t>(b[2]) << 16) | (static_cast<uint32_t>(b[3]) << 24);
+  return isize == static_cast<uint32_t>(expected & 0xffffffffu);
+}
+
+void throwTruncated(const std::string& path, const RawHeader& h, uint64_t bytes) {
+  throw InputError(path + ": truncated file: " + std::to_string(bytes) + " of " +
+                   std::to_string(h.numValues * static_cast<uint64_t>(h.bytesPerValue)) + " data bytes present");
+}
+
+// Cheap completeness check for header-only reads (file size, or the gzip trailer).
+void checkComplete(const std::string& path, const RawHeader& h) {
+  if (h.numValues == 0 || h.bytesPerValue == 0) return;  // ITK judges odd headers
+  const uint64_t expected = h.expectedBytes();
+  if (endsWithNoCase(path, ".gz")) {
+    if (gzipTrailerMatches(path, expected)) return;
+    const RawScan scan = scanRawData(path, h, false);
+    if (scan.bytes + h.voxOffset < expected) throwTruncated(path, h, scan.bytes);
+  } else {
+    std::error_code ec;
+    const uint64_t size = fs::file_size(path, ec);
+    if (!ec && size < expected) throwTruncated(path, h, size > h.voxOffset ? size - h.voxOffset : 0);
   }
 }
 
@@ -153,11 +263,12 @@ ImageInfo readInfoFrom(const std::string& userPath, const std::string& itkPath) 
   }
   for (unsigned i = 0; i < 3; ++i) {
     info.geometry.size[i] = static_cast<int64_t>(io->GetDimensions(i));
+    // "+ 0.0" turns the -0 that ITK's LPS flip leaves behind into 0 for printing.
     info.geometry.spacing[i] = io->GetSpacing(i);
-    info.geometry.origin[i] = io->GetOrigin(i);
+    info.geometry.origin[i] = io->GetOrigin(i) + 0.0;
     // GetDirection(c) is the direction cosine of axis c: column c of the matrix.
     const std::vector<double> column = io->GetDirection(i);
-    for (unsigned r = 0; r < 3; ++r) info.geometry.direction[r * 3 + i] = column[r];
+    for (unsigned r = 0; r < 3; ++r) info.geometry.direction[r * 3 + i] = column[r] + 0.0;
   }
   info.channels = info.dimensions == 4 ? static_cast<int64_t>(io->GetDimensions(3)) : 1;
   return info;
@@ -188,14 +299,33 @@ std::vector<TPixel> bufferOf(const typename itk::Image<TPixel, D>::Pointer& imag
   return std::vector<TPixel>(p, p + n);
 }
 
-void checkReadable(const std::string& path) {
+RawHeader checkReadable(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw InputError("image file not found: " + path);
   if (fs::is_directory(path, ec)) throw InputError(path + ": is a folder, expected a NIfTI file");
   if (niftiEnding(path).empty()) {
     throw InputError(path + ": unsupported file type (expected .nii or .nii.gz)");
   }
-  checkHeaderBytes(path);
+  return readRawHeader(path);
+}
+
+// Full pass over float data: truncation and NaN/Inf, which ITK would hide.
+void checkFloatData(const std::string& path, const RawHeader& h, const char* what) {
+  const RawScan scan = scanRawData(path, h, true);
+  const uint64_t dataBytes = h.numValues * static_cast<uint64_t>(h.bytesPerValue);
+  if (scan.bytes < dataBytes) throwTruncated(path, h, scan.bytes);
+  if (scan.nonFinite > 0) {
+    throw InputError(path + ": " + std::to_string(scan.nonFinite) + " non-finite values (NaN or Inf) of " +
+                     std::to_string(h.numValues) + what);
+  }
+}
+
+void checkData(const std::string& path, const RawHeader& h, const char* what) {
+  if (h.isFloat() && h.numValues > 0) {
+    checkFloatData(path, h, what);
+  } else {
+    checkComplete(path, h);
+  }
 }
 
 template <typename TPixel>
@@ -283,16 +413,19 @@ void writeAtomically(const ImageGeometry& g, const TPixel* data, const std::stri
 }  // namespace
 
 ImageInfo readImageInfo(const std::string& path) {
-  checkReadable(path);
+  const RawHeader raw = checkReadable(path);
   ExactPath exact(path);
-  return readInfoFrom(path, exact.path());
+  ImageInfo info = readInfoFrom(path, exact.path());
+  checkComplete(path, raw);
+  return info;
 }
 
 Volume readImage(const std::string& path) {
-  checkReadable(path);
+  const RawHeader raw = checkReadable(path);
   ExactPath exact(path);
   // Dimensions first: reading a 4D file into a 3D image silently keeps volume 0.
   const ImageInfo info = readInfoFrom(path, exact.path());
+  checkData(path, raw, "");
   Volume volume;
   volume.geometry = info.geometry;
   volume.channels = info.channels;
@@ -303,6 +436,7 @@ Volume readImage(const std::string& path) {
     // ITK's 4D buffer is x-fastest with t slowest: exactly (channels, z, y, x).
     volume.data = bufferOf<float, 4>(readItk<float, 4>(path, exact.path()), expected, path);
   }
+  // Integer data scaled by an extreme scl_slope can still overflow float.
   size_t bad = 0;
   for (float v : volume.data) bad += std::isfinite(v) ? 0 : 1;
   if (bad > 0) {
@@ -313,13 +447,14 @@ Volume readImage(const std::string& path) {
 }
 
 LabelVolume readLabel(const std::string& path) {
-  checkReadable(path);
+  const RawHeader raw = checkReadable(path);
   ExactPath exact(path);
   const ImageInfo info = readInfoFrom(path, exact.path());
   if (info.dimensions != 3) {
     throw InputError(path + ": a label map must be 3D, got " + std::to_string(info.dimensions) + "D with " +
                      std::to_string(info.channels) + " volumes");
   }
+  checkData(path, raw, " in a label map");
   LabelVolume labels;
   labels.geometry = info.geometry;
   const size_t expected = static_cast<size_t>(info.geometry.numVoxels());

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -41,7 +43,7 @@ std::string csvField(const std::string& s) {
   return out + "\"";
 }
 
-nlohmann::json jsonNumber(double v) {
+nlohmann::ordered_json jsonNumber(double v) {
   if (!std::isfinite(v)) return nullptr;
   return v;
 }
@@ -250,7 +252,7 @@ void writeSizeBinsCsv(const EvalReport& report, const std::string& path) {
 
 void writeSummaryJson(const EvalReport& report, const std::string& path) {
   validateReport(report);
-  using nlohmann::json;
+  using json = nlohmann::ordered_json;  // keeps "conventions" first for readers
   const EmptyRule rule = report.emptyRule;
   json conventions = {
       {"empty_rule", toString(rule)},
@@ -266,7 +268,7 @@ void writeSummaryJson(const EvalReport& report, const std::string& path) {
       {"lesion_counts", "tp: detected reference lesions; fn: missed reference lesions; fp: "
                         "predicted components overlapping no reference lesion"},
       {"lesion_wise_dice", "sum of lesion Dice / (reference lesions + fp), BraTS-2023 form "
-                           "without reference dilation"},
+                           "without reference dilation or volume threshold"},
       {"mean_dice", "mean over cases ignoring NaN"}};
 
   auto detectionJson = [](const LesionDetection& d) {
@@ -314,11 +316,11 @@ void writeSummaryJson(const EvalReport& report, const std::string& path) {
   for (const CaseResult& cs : report.cases) {
     json perClass = json::array();
     for (int c = 1; c < report.numClasses; ++c) {
-      json entry = detectionJson(lesionDetection(cs.lesions, c, rule));
-      entry["class"] = c;
-      entry["dice"] = jsonNumber(overlapOf(cs, c).dice);
-      entry["iou"] = jsonNumber(overlapOf(cs, c).iou);
-      entry["lesion_wise_dice"] = jsonNumber(lesionWiseDice(cs.lesions, c, rule));
+      json entry = {{"class", c},
+                    {"dice", jsonNumber(overlapOf(cs, c).dice)},
+                    {"iou", jsonNumber(overlapOf(cs, c).iou)},
+                    {"lesion_wise_dice", jsonNumber(lesionWiseDice(cs.lesions, c, rule))}};
+      entry.update(detectionJson(lesionDetection(cs.lesions, c, rule)));
       perClass.push_back(entry);
     }
     cases.push_back({{"case", cs.caseId}, {"classes", perClass}});

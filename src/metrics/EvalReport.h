@@ -40,8 +40,10 @@ LesionDetection lesionDetection(const CaseLesions& lesions, int classIndex, Empt
 // Counts summed over all cases before the ratios.
 LesionDetection pooledLesionDetection(const EvalReport& report, int classIndex);
 
-// BraTS-2023 lesion-wise Dice without its reference dilation: sum of lesion Dice /
-// (reference lesions + false positives); the empty rule when both are zero.
+// BraTS-2023 lesion-wise Dice (rachitsaluja/BraTS-2023-Metrics: missed lesions and false
+// positives score 0, averaged over reference lesions + false positives), without its
+// reference dilation and volume threshold: sum of lesion Dice / (reference lesions + FP);
+// the empty rule when both are zero (BraTS itself scores that case 1).
 double lesionWiseDice(const CaseLesions& lesions, int classIndex, EmptyRule rule);
 
 // Mean over the finite values; NaN when there are none.

@@ -1,3 +1,11 @@
+// Overlap, connected components and lesion matching (design.md section 7). Behaviour
+// matched: Dice/IoU as nnU-Net's compute_metrics (nnunetv2/evaluation/
+// evaluate_predictions.py: 2tp/(2tp+fp+fn), NaN only when tp+fp+fn == 0), with that
+// both-empty value made an explicit rule. MONAI's ignore_empty differs: it gives NaN
+// whenever the reference is empty, hiding false positives on empty cases. Components as
+// scipy.ndimage.label with generate_binary_structure(3, 1|2|3) (26 = ITK's
+// ConnectedComponentImageFilter with FullyConnectedOn); golden values in
+// tests/unit/metrics/MetricsGolden.h come from scripts/reference/metrics_reference.py.
 #include "metrics/SegMetrics.h"
 
 #include <algorithm>
@@ -92,14 +100,17 @@ int32_t findRoot(std::vector<int32_t>& parent, int32_t a) {
   return a;
 }
 
-void unite(std::vector<int32_t>& parent, int32_t a, int32_t b) {
+// Returns the merged root, which the caller keeps as its label: later neighbours that
+// already carry the root then skip the find.
+int32_t unite(std::vector<int32_t>& parent, int32_t a, int32_t b) {
   a = findRoot(parent, a);
   b = findRoot(parent, b);
   if (a < b) {
     parent[b] = a;
-  } else if (b < a) {
-    parent[a] = b;
+    return a;
   }
+  parent[a] = b;
+  return b;
 }
 
 }  // namespace
@@ -182,18 +193,25 @@ Components connectedComponents(const std::vector<uint8_t>& labels,
   // The already-visited half of generate_binary_structure(3, rank): offsets before the
   // centre in raster order whose Manhattan length is <= rank (6 -> 1, 18 -> 2, 26 -> 3).
   const int rank = connectivity == 6 ? 1 : connectivity == 18 ? 2 : 3;
+  auto isBackward = [rank](int dx, int dy, int dz) {
+    const bool before = dz < 0 || (dz == 0 && (dy < 0 || (dy == 0 && dx < 0)));
+    return before && std::abs(dx) <= 1 && std::abs(dx) + std::abs(dy) + std::abs(dz) <= rank;
+  };
   struct Offset {
     int dx, dy, dz;
     int64_t flat;
   };
-  std::vector<Offset> back;
+  // `afterLeft`: when the left neighbour (x-1) is in the class it already carries the union
+  // of its own backward neighbours, so only the offsets it cannot see need a look (for 26
+  // that is the x+1 column, 4 of 13) -- the usual scan-mask shortcut of two-pass labelling.
+  std::vector<Offset> back, afterLeft;
   for (int dz = -1; dz <= 0; ++dz) {
     for (int dy = -1; dy <= 1; ++dy) {
       for (int dx = -1; dx <= 1; ++dx) {
-        const bool before = dz < 0 || (dz == 0 && (dy < 0 || (dy == 0 && dx < 0)));
-        if (before && std::abs(dx) + std::abs(dy) + std::abs(dz) <= rank) {
-          back.push_back({dx, dy, dz, (dz * ny + dy) * nx + dx});
-        }
+        if (!isBackward(dx, dy, dz)) continue;
+        const Offset o{dx, dy, dz, (dz * ny + dy) * nx + dx};
+        back.push_back(o);
+        if (!(dx == -1 && dy == 0 && dz == 0) && !isBackward(dx + 1, dy, dz)) afterLeft.push_back(o);
       }
     }
   }
@@ -208,12 +226,16 @@ Components connectedComponents(const std::vector<uint8_t>& labels,
   for (int64_t z = 0; z < nz; ++z) {
     for (int64_t y = 0; y < ny; ++y) {
       const int64_t row = (z * ny + y) * nx;
+      const bool innerRow = z > 0 && y > 0 && y < ny - 1;
       for (int64_t x = 0; x < nx; ++x) {
         const int64_t i = row + x;
         if (lab[i] != cls) continue;
-        int32_t label = 0;
-        for (const Offset& o : back) {
-          if (z + o.dz < 0 || y + o.dy < 0 || y + o.dy >= ny || x + o.dx < 0 || x + o.dx >= nx) {
+        int32_t label = x > 0 ? ids[i - 1] : 0;
+        const std::vector<Offset>& todo = label != 0 ? afterLeft : back;
+        const bool inner = innerRow && x > 0 && x < nx - 1;
+        for (const Offset& o : todo) {
+          if (!inner && (z + o.dz < 0 || y + o.dy < 0 || y + o.dy >= ny || x + o.dx < 0 ||
+                         x + o.dx >= nx)) {
             continue;
           }
           const int32_t neighbour = ids[i + o.flat];
@@ -221,7 +243,7 @@ Components connectedComponents(const std::vector<uint8_t>& labels,
           if (label == 0) {
             label = neighbour;
           } else if (neighbour != label) {
-            unite(parent, label, neighbour);
+            label = unite(parent, label, neighbour);
           }
         }
         if (label == 0) {

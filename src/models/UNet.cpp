@@ -1,11 +1,6 @@
 #include "models/UNet.h"
 
-#include <torch/nn/init.h>
-#include <torch/nn/modules/activation.h>
-#include <torch/nn/modules/batchnorm.h>
-#include <torch/nn/modules/dropout.h>
-#include <torch/nn/modules/instancenorm.h>
-#include <torch/nn/modules/normalization.h>
+#include <torch/nn.h>
 
 #include <algorithm>
 #include <numeric>

@@ -132,7 +132,8 @@ CheckpointState loadCheckpoint(const std::string& path, UNet& model, torch::opti
       optimizer->load(optimizerArchive);
       torch::Tensor rng;
       archive.read("rng_cpu", rng);
-      at::detail::getDefaultCPUGenerator().set_state(rng);
+      at::Generator generator = at::detail::getDefaultCPUGenerator();
+      generator.set_state(rng);
     }
     return state;
   } catch (const c10::Error& e) {

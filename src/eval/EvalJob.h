@@ -1,0 +1,39 @@
+#pragma once
+// segeval's two modes: predict held-out volumes with a checkpoint (sliding window,
+// NIfTI predictions in the input geometry) and/or score predictions against labels.
+#include <string>
+#include <vector>
+
+#include "metrics/EvalReport.h"
+
+namespace seg {
+
+struct EvalJobOptions {
+  std::string checkpoint;   // model mode when set
+  std::string images;       // folder or file (model mode)
+  std::string predictions;  // folder of existing predictions (metrics-only mode)
+  std::string labels;       // folder or file; empty = no metrics
+  std::string output;       // predictions/ and report files go here
+  EmptyRule emptyRule = EmptyRule::Nan;
+  LesionMatchOptions lesions;
+  // Inference; negative / empty = take from the checkpoint's config.
+  double overlap = -1.0;
+  int64_t tileBatch = 0;
+  bool mirror = false;
+  std::string device = "cpu";
+  bool saveProbabilities = false;
+};
+
+// Groups NIfTI files of a folder (or one file) by case id: `<id>_<cccc>.nii[.gz]`
+// files become the channels of case <id> when stripChannel, else one file per case.
+// Throws InputError naming the folder when it holds no NIfTI files.
+struct CaseFiles {
+  std::string id;
+  std::vector<std::string> files;
+};
+std::vector<CaseFiles> discoverCases(const std::string& path, bool stripChannel);
+
+// Runs the job; the report is also written to `output` and returned for printing.
+EvalReport runEvalJob(const EvalJobOptions& options);
+
+}  // namespace seg

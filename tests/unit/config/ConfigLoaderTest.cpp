@@ -1,0 +1,460 @@
+// Config loading: exact error messages (file:line:col, dotted key, expectation),
+// --set overrides, defaults and the toYaml round trip.
+#include "config/ConfigLoader.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+
+#include "core/Error.h"
+#include "support/TestUtil.h"
+
+namespace seg {
+namespace {
+
+// The message of the ConfigError `f` throws; any other exception fails the test.
+std::string configError(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+std::string parseError(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  return configError([&] { parseTrainConfig(yaml, "x.yaml", overrides); });
+}
+
+// Field by field, doubles exactly: toYaml must print them so that they read back bit-equal.
+void expectSameConfig(const TrainConfig& a, const TrainConfig& b) {
+  EXPECT_EQ(a.data.root, b.data.root);
+  EXPECT_EQ(a.data.fold, b.data.fold);
+  EXPECT_EQ(a.data.num_folds, b.data.num_folds);
+  EXPECT_EQ(a.data.split_seed, b.data.split_seed);
+  EXPECT_EQ(a.data.patch_size, b.data.patch_size);
+  EXPECT_EQ(a.data.foreground_fraction, b.data.foreground_fraction);
+  EXPECT_EQ(a.data.normalization, b.data.normalization);
+  EXPECT_EQ(a.data.num_workers, b.data.num_workers);
+  EXPECT_EQ(a.data.queue_depth, b.data.queue_depth);
+
+  EXPECT_EQ(a.model.name, b.model.name);
+  EXPECT_EQ(a.model.features, b.model.features);
+  EXPECT_EQ(a.model.convs_per_stage, b.model.convs_per_stage);
+  EXPECT_EQ(a.model.norm, b.model.norm);
+  EXPECT_EQ(a.model.activation, b.model.activation);
+  EXPECT_EQ(a.model.dropout, b.model.dropout);
+
+  EXPECT_EQ(a.loss.name, b.loss.name);
+  EXPECT_EQ(a.loss.include_background, b.loss.include_background);
+  EXPECT_EQ(a.loss.activation, b.loss.activation);
+  EXPECT_EQ(a.loss.squared_pred, b.loss.squared_pred);
+  EXPECT_EQ(a.loss.jaccard, b.loss.jaccard);
+  EXPECT_EQ(a.loss.batch, b.loss.batch);
+  EXPECT_EQ(a.loss.smooth_nr, b.loss.smooth_nr);
+  EXPECT_EQ(a.loss.smooth_dr, b.loss.smooth_dr);
+  EXPECT_EQ(a.loss.class_weights, b.loss.class_weights);
+  EXPECT_EQ(a.loss.lambda_dice, b.loss.lambda_dice);
+  EXPECT_EQ(a.loss.lambda_ce, b.loss.lambda_ce);
+  EXPECT_EQ(a.loss.w_type, b.loss.w_type);
+
+  const OptimizerConfig& oa = a.train.optimizer;
+  const OptimizerConfig& ob = b.train.optimizer;
+  EXPECT_EQ(a.train.epochs, b.train.epochs);
+  EXPECT_EQ(a.train.iterations_per_epoch, b.train.iterations_per_epoch);
+  EXPECT_EQ(a.train.batch_size, b.train.batch_size);
+  EXPECT_EQ(oa.name, ob.name);
+  EXPECT_EQ(oa.lr, ob.lr);
+  EXPECT_EQ(oa.momentum, ob.momentum);
+  EXPECT_EQ(oa.nesterov, ob.nesterov);
+  EXPECT_EQ(oa.weight_decay, ob.weight_decay);
+  EXPECT_EQ(oa.betas, ob.betas);
+  EXPECT_EQ(oa.eps, ob.eps);
+  EXPECT_EQ(a.train.scheduler.name, b.train.scheduler.name);
+  EXPECT_EQ(a.train.scheduler.exponent, b.train.scheduler.exponent);
+  EXPECT_EQ(a.train.scheduler.warmup_iterations, b.train.scheduler.warmup_iterations);
+  EXPECT_EQ(a.train.scheduler.min_lr, b.train.scheduler.min_lr);
+  EXPECT_EQ(a.train.grad_clip, b.train.grad_clip);
+  EXPECT_EQ(a.train.seed, b.train.seed);
+  EXPECT_EQ(a.train.deterministic, b.train.deterministic);
+  EXPECT_EQ(a.train.val_every, b.train.val_every);
+  EXPECT_EQ(a.train.val_iterations, b.train.val_iterations);
+  EXPECT_EQ(a.train.threads, b.train.threads);
+  EXPECT_EQ(a.train.device, b.train.device);
+
+  EXPECT_EQ(a.amp.enabled, b.amp.enabled);
+  EXPECT_EQ(a.amp.dtype, b.amp.dtype);
+  EXPECT_EQ(a.dist.backend, b.dist.backend);
+  EXPECT_EQ(a.dist.timeout_s, b.dist.timeout_s);
+
+  EXPECT_EQ(a.eval.overlap, b.eval.overlap);
+  EXPECT_EQ(a.eval.mirror_tta, b.eval.mirror_tta);
+  EXPECT_EQ(a.eval.tile_batch, b.eval.tile_batch);
+  EXPECT_EQ(a.eval.size_bins, b.eval.size_bins);
+  EXPECT_EQ(a.eval.connectivity, b.eval.connectivity);
+  EXPECT_EQ(a.eval.empty_rule, b.eval.empty_rule);
+
+  EXPECT_EQ(a.output.dir, b.output.dir);
+  EXPECT_EQ(a.output.checkpoint_every_minutes, b.output.checkpoint_every_minutes);
+  EXPECT_EQ(a.output.log_level, b.output.log_level);
+}
+
+// Every field away from its default (and valid), so a key that toYaml forgets or
+// misspells shows up as a difference or an unknown-key error after the round trip.
+TrainConfig everyFieldChanged() {
+  TrainConfig c;
+  c.data.root = "weird: path #1/ünïcode";
+  c.data.fold = 3;
+  c.data.num_folds = 4;
+  c.data.split_seed = 18446744073709551615ull;
+  c.data.patch_size = {96, 80, 48};
+  c.data.foreground_fraction = 0.1 + 0.2;  // 0.30000000000000004: needs 17 digits
+  c.data.normalization = "none";
+  c.data.num_workers = 7;
+  c.data.queue_depth = 9;
+  c.model.features = {8, 16};
+  c.model.convs_per_stage = 3;
+  c.model.norm = "group";
+  c.model.activation = "relu";
+  c.model.dropout = 0.25;
+  c.loss.name = "gdl";
+  c.loss.include_background = false;
+  c.loss.activation = "sigmoid";
+  c.loss.squared_pred = true;
+  c.loss.jaccard = true;
+  c.loss.batch = true;
+  c.loss.smooth_nr = 0.0;
+  c.loss.smooth_dr = 1e-300;
+  c.loss.class_weights = {0.5, 2.0, 1.0 / 3.0};
+  c.loss.lambda_dice = 0.0;
+  c.loss.lambda_ce = 2.5;
+  c.loss.w_type = "uniform";
+  c.train.epochs = 7;
+  c.train.iterations_per_epoch = 11;
+  c.train.batch_size = 4;
+  c.train.optimizer.name = "adamw";
+  c.train.optimizer.lr = 3e-4;
+  c.train.optimizer.momentum = 0.0;
+  c.train.optimizer.nesterov = false;
+  c.train.optimizer.weight_decay = 0.0;
+  c.train.optimizer.betas = {0.5, 0.75};
+  c.train.optimizer.eps = 1e-6;
+  c.train.scheduler.name = "cosine";
+  c.train.scheduler.exponent = 2.0;
+  c.train.scheduler.warmup_iterations = 100;
+  c.train.scheduler.min_lr = 1e-7;
+  c.train.grad_clip = 0.0;
+  c.train.seed = 7;
+  c.train.deterministic = true;
+  c.train.val_every = 0;
+  c.train.val_iterations = 3;
+  c.train.threads = 5;
+  c.train.device = "cuda";
+  c.amp.enabled = true;
+  c.amp.dtype = "float16";
+  c.dist.backend = "gloo";
+  c.dist.timeout_s = 60;
+  c.eval.overlap = 0.75;
+  c.eval.mirror_tta = true;
+  c.eval.tile_batch = 8;
+  c.eval.size_bins = {0.5, 1e6};
+  c.eval.connectivity = 6;
+  c.eval.empty_rule = "one";
+  c.output.dir = "yes";  // a YAML 1.1 boolean word: must come back as a string
+  c.output.checkpoint_every_minutes = 0.5;
+  c.output.log_level = "trace";
+  return c;
+}
+
+const char* const kMinimal = "data:\n  root: data/x\n";
+
+// ---------------------------------------------------------------------------------
+// Exact messages, one row per failure mode.
+
+struct ErrorCase {
+  const char* name;
+  std::string yaml;
+  std::vector<std::string> overrides;
+  std::string expected;
+};
+
+// gtest prints a failing parameter with this instead of a byte dump.
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
+
+std::string withRoot(const std::string& rest) { return kMinimal + rest; }
+
+const ErrorCase kErrorCases[] = {
+    // YAML syntax: yaml-cpp's message, 1-based position.
+    {"bad_yaml_flow", "data:\n  root: [a, b\n", {},
+     "x.yaml:3:1: invalid YAML: end of sequence flow not found"},
+    {"bad_yaml_indent", "data:\n  root: x\n bad: 1\n", {},
+     "x.yaml:3:2: invalid YAML: end of map not found"},
+    {"two_documents", "data:\n  root: x\n---\nmodel: {}\n", {},
+     "x.yaml:4:1: invalid YAML: expected one document, found a second one"},
+    {"top_level_list", "- data\n- model\n", {},
+     "x.yaml:1:1: expected a mapping of sections at the top level, got a list"},
+    // Wrong types.
+    {"number_expected", withRoot("train:\n  optimizer:\n    lr: fast\n"), {},
+     "x.yaml:5:5: train.optimizer.lr: expected a number, got 'fast'"},
+    {"integer_expected", withRoot("train:\n  epochs: 1.5\n"), {},
+     "x.yaml:4:3: train.epochs: expected an integer, got '1.5'"},
+    {"bool_expected", withRoot("loss:\n  batch: yes\n"), {},
+     "x.yaml:4:3: loss.batch: expected true or false, got 'yes'"},
+    {"string_expected", "data:\n  root: [a, b]\n", {},
+     "x.yaml:2:3: data.root: expected a string, got a list"},
+    {"empty_value", withRoot("output:\n  dir:\n"), {},
+     "x.yaml:4:3: output.dir: expected a string, got an empty value"},
+    {"list_expected", withRoot("  patch_size: 64\n"), {},
+     "x.yaml:3:3: data.patch_size: expected a list of 3 integers, got '64'"},
+    {"list_length", withRoot("train:\n  optimizer:\n    betas: [0.9]\n"), {},
+     "x.yaml:5:5: train.optimizer.betas: expected a list of 2 numbers, got a list of 1"},
+    {"list_element_type", withRoot("  patch_size:\n    - 64\n    - abc\n    - 64\n"), {},
+     "x.yaml:5:7: data.patch_size[1]: expected an integer, got 'abc'"},
+    {"non_finite", withRoot("eval:\n  overlap: .nan\n"), {},
+     "x.yaml:4:3: eval.overlap: expected a number, got '.nan'"},
+    {"nan", withRoot("eval:\n  overlap: nan\n"), {},
+     "x.yaml:4:3: eval.overlap: expected a finite number, got 'nan'"},
+    {"negative_seed", withRoot("train:\n  seed: -1\n"), {},
+     "x.yaml:4:3: train.seed: expected a non-negative integer, got '-1'"},
+    {"int_overflow", withRoot("  num_workers: 3000000000\n"), {},
+     "x.yaml:3:3: data.num_workers: must be in [0, 64], got 3000000000"},
+    {"int64_overflow", withRoot("train:\n  epochs: 99999999999999999999\n"), {},
+     "x.yaml:4:3: train.epochs: integer out of range, got '99999999999999999999'"},
+    {"section_not_mapping", withRoot("train: 5\n"), {},
+     "x.yaml:3:1: train: expected a mapping, got '5'"},
+    // Ranges.
+    {"patch_too_small", withRoot("  patch_size: [64, 4, 64]\n"), {},
+     "x.yaml:3:20: data.patch_size[1]: must be >= 8, got 4"},
+    {"fold_vs_num_folds", withRoot("  fold: 3\n  num_folds: 3\n"), {},
+     "x.yaml:3:3: data.fold: must be in [0, 3) (data.num_folds is 3), got 3"},
+    {"num_folds", withRoot("  num_folds: 1\n"), {},
+     "x.yaml:3:3: data.num_folds: must be >= 2, got 1"},
+    {"foreground_fraction", withRoot("  foreground_fraction: 1.5\n"), {},
+     "x.yaml:3:3: data.foreground_fraction: must be in [0, 1], got 1.5"},
+    {"lr_positive", withRoot("train:\n  optimizer:\n    lr: 0\n"), {},
+     "x.yaml:5:5: train.optimizer.lr: must be > 0, got 0"},
+    {"dropout", withRoot("model:\n  dropout: 1\n"), {},
+     "x.yaml:4:3: model.dropout: must be in [0, 1), got 1"},
+    {"features_empty", withRoot("model:\n  features: []\n"), {},
+     "x.yaml:4:3: model.features: must not be empty"},
+    {"class_weights", withRoot("loss:\n  class_weights: [1, -0.5]\n"), {},
+     "x.yaml:4:22: loss.class_weights[1]: must be >= 0, got -0.5"},
+    {"lambdas_both_zero", withRoot("loss:\n  lambda_dice: 0\n  lambda_ce: 0.0\n"), {},
+     "x.yaml:5:3: loss.lambda_ce: must be > 0 when loss.lambda_dice is 0 (the loss would be constant)"},
+    {"nesterov_without_momentum", withRoot("train:\n  optimizer:\n    momentum: 0\n"), {},
+     "x.yaml:5:5: train.optimizer.momentum: must be > 0 when train.optimizer.nesterov is true "
+     "(set nesterov: false for plain SGD), got 0"},
+    {"size_bins_increasing", withRoot("eval:\n  size_bins: [0, 10, 10]\n"), {},
+     "x.yaml:4:22: eval.size_bins[2]: must be greater than the previous edge 10, got 10"},
+    {"size_bins_start", withRoot("eval:\n  size_bins: [-1, 10]\n"), {},
+     "x.yaml:4:15: eval.size_bins[0]: must be >= 0, got -1"},
+    {"connectivity", withRoot("eval:\n  connectivity: 8\n"), {},
+     "x.yaml:4:3: eval.connectivity: expected one of 6, 18, 26, got 8"},
+    {"checkpoint_minutes", withRoot("output:\n  checkpoint_every_minutes: 0\n"), {},
+     "x.yaml:4:3: output.checkpoint_every_minutes: must be > 0, got 0"},
+    // Unknown and repeated keys.
+    {"unknown_key", withRoot("model:\n  featurs: [8]\n"), {},
+     "x.yaml:4:3: model.featurs: unknown key (known keys: name, features, convs_per_stage, norm, "
+     "activation, dropout)"},
+    {"unknown_nested_key", withRoot("train:\n  scheduler:\n    power: 2\n"), {},
+     "x.yaml:5:5: train.scheduler.power: unknown key (known keys: name, exponent, "
+     "warmup_iterations, min_lr)"},
+    {"unknown_section", withRoot("optimizer:\n  lr: 0.1\n"), {},
+     "x.yaml:3:1: optimizer: unknown key (known keys: data, model, loss, train, amp, dist, eval, "
+     "output)"},
+    {"duplicate_key", withRoot("train:\n  epochs: 5\n  epochs: 6\n"), {},
+     "x.yaml:5:3: train.epochs: duplicate key (first given on line 4)"},
+    // Choices.
+    {"bad_choice", withRoot("loss:\n  name: foo\n"), {},
+     "x.yaml:4:3: loss.name: expected one of dice, dice_ce, gdl, got 'foo'"},
+    {"bad_choice_device", withRoot("train:\n  device: gpu\n"), {},
+     "x.yaml:4:3: train.device: expected one of cpu, cuda, auto, got 'gpu'"},
+    // Required keys: reported after unknown keys, so a misspelt section says so.
+    {"missing_root", "model:\n  norm: batch\n", {}, "x.yaml: data.root: required key is missing"},
+    {"missing_root_empty_file", "", {}, "x.yaml: data.root: required key is missing"},
+    {"misspelt_root", "data:\n  rot: x\n", {},
+     "x.yaml:2:3: data.rot: unknown key (known keys: root, fold, num_folds, split_seed, "
+     "patch_size, foreground_fraction, normalization, num_workers, queue_depth)"},
+    {"empty_root", "data:\n  root: ''\n", {}, "x.yaml:2:3: data.root: must not be empty"},
+    // Conflicting options.
+    {"amp_float16_on_cpu", withRoot("amp:\n  enabled: true\n  dtype: float16\n"), {},
+     "x.yaml:5:3: amp.dtype: float16 autocast needs train.device cuda; use bfloat16 on CPU"},
+    // Overrides: same checks, reported against the --set argument.
+    {"override_type", kMinimal, {"train.epochs=abc"},
+     "--set train.epochs=abc: train.epochs: expected an integer, got 'abc'"},
+    {"override_list_element", kMinimal, {"data.patch_size=[32,4,32]"},
+     "--set data.patch_size=[32,4,32]: data.patch_size[1]: must be >= 8, got 4"},
+    {"override_unknown_key", kMinimal, {"model.featurs=[8]"},
+     "--set model.featurs=[8]: model.featurs: unknown key (known keys: name, features, "
+     "convs_per_stage, norm, activation, dropout)"},
+    {"override_unknown_section", kMinimal, {"foo.bar=1"},
+     "--set foo.bar=1: foo: unknown key (known keys: data, model, loss, train, amp, dist, eval, "
+     "output)"},
+    {"override_bad_choice", kMinimal, {"loss.name=foo"},
+     "--set loss.name=foo: loss.name: expected one of dice, dice_ce, gdl, got 'foo'"},
+    {"override_amp_conflict", kMinimal, {"amp.enabled=true", "amp.dtype=float16"},
+     "--set amp.dtype=float16: amp.dtype: float16 autocast needs train.device cuda; use bfloat16 "
+     "on CPU"},
+    {"override_replaces_file_value", withRoot("train:\n  epochs: 5\n"), {"train.epochs=0"},
+     "--set train.epochs=0: train.epochs: must be >= 1, got 0"},
+    {"override_section", kMinimal, {"train.optimizer={lr: fast}"},
+     "--set train.optimizer={lr: fast}: train.optimizer.lr: expected a number, got 'fast'"},
+    {"override_into_value", kMinimal, {"data.root.x=1"},
+     "--set data.root.x=1: data.root: is not a section, cannot set 'x' in it"},
+    {"override_invalid_yaml", kMinimal, {"data.patch_size=[32,32"},
+     "--set data.patch_size=[32,32: invalid YAML value: end of sequence flow not found"},
+    {"override_no_equals", kMinimal, {"train.epochs"},
+     "--set train.epochs: malformed override, expected key.path=value"},
+    {"override_empty_key", kMinimal, {"=5"}, "--set =5: malformed override, expected key.path=value"},
+    {"override_empty_component", kMinimal, {"train..epochs=5"},
+     "--set train..epochs=5: malformed override, expected key.path=value"},
+    {"override_file_error_first", withRoot("train:\n  epochs: x\n"), {"train.batch_size=4"},
+     "x.yaml:4:3: train.epochs: expected an integer, got 'x'"},
+};
+
+class ConfigLoaderErrorTest : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ConfigLoaderErrorTest, ReportsExactMessage) {
+  const ErrorCase& c = GetParam();
+  EXPECT_EQ(parseError(c.yaml, c.overrides), c.expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(ConfigErrors, ConfigLoaderErrorTest, ::testing::ValuesIn(kErrorCases),
+                         [](const ::testing::TestParamInfo<ErrorCase>& info) {
+                           return std::string(info.param.name);
+                         });
+
+// ---------------------------------------------------------------------------------
+
+TEST(ConfigLoaderTest, MissingFileNamesPathAndReason) {
+  test::TempDir dir;
+  const std::string path = dir.file("nope.yaml");
+  EXPECT_EQ(configError([&] { loadTrainConfig(path); }),
+            "cannot read config file '" + path + "': " + std::strerror(ENOENT));
+}
+
+TEST(ConfigLoaderTest, DirectoryIsNotAConfigFile) {
+  test::TempDir dir;
+  EXPECT_EQ(configError([&] { loadTrainConfig(dir.path()); }),
+            "cannot read config file '" + dir.path() + "': is a directory");
+}
+
+TEST(ConfigLoaderTest, FileErrorsNameThePathGiven) {
+  test::TempDir dir;
+  const std::string path = dir.file("x.yaml");
+  // The spec example: line 13, column 5 of a nested key.
+  test::writeText(path,
+                  "# comment\n"
+                  "data:\n"
+                  "  root: data/x\n"
+                  "model:\n"
+                  "  features: [8, 16]\n"
+                  "loss:\n"
+                  "  name: dice_ce\n"
+                  "train:\n"
+                  "  epochs: 2\n"
+                  "  optimizer:\n"
+                  "    name: sgd\n"
+                  "    momentum: 0.9\n"
+                  "    lr: fast\n");
+  EXPECT_EQ(configError([&] { loadTrainConfig(path); }),
+            path + ":13:5: train.optimizer.lr: expected a number, got 'fast'");
+}
+
+TEST(ConfigLoaderTest, LoadKeepsRelativeRootAndRecordsSource) {
+  test::TempDir dir;
+  const std::string path = dir.file("run.yaml");
+  test::writeText(path, "data:\n  root: ../data/Task01\n  patch_size: [32, 48, 16]\n");
+  const TrainConfig c = loadTrainConfig(path);
+  EXPECT_EQ(c.source, path);
+  EXPECT_EQ(c.data.root, "../data/Task01");
+  EXPECT_EQ(c.data.patch_size, (std::array<int64_t, 3>{32, 48, 16}));
+}
+
+TEST(ConfigLoaderTest, DefaultsMatchTrainConfigHeader) {
+  TrainConfig expected;
+  expected.data.root = "data/x";
+  const TrainConfig c = parseTrainConfig(kMinimal, "x.yaml");
+  EXPECT_EQ(c.source, "x.yaml");
+  expectSameConfig(c, expected);
+  // A few defaults spelled out, so that a changed header default is a visible decision.
+  EXPECT_EQ(c.data.patch_size, (std::array<int64_t, 3>{64, 64, 64}));
+  EXPECT_EQ(c.loss.smooth_nr, 1e-5);
+  EXPECT_EQ(c.train.optimizer.name, "sgd");
+  EXPECT_EQ(c.amp.dtype, "bfloat16");
+  EXPECT_EQ(c.eval.size_bins, (std::vector<double>{0.0, 10.0, 100.0, 1000.0}));
+}
+
+TEST(ConfigLoaderTest, EmptySectionsMeanDefaults) {
+  TrainConfig expected;
+  expected.data.root = "data/x";
+  expectSameConfig(parseTrainConfig(withRoot("model:\ntrain:\n  optimizer:\n"), "x.yaml"), expected);
+}
+
+TEST(ConfigLoaderTest, ReadsEveryTypeFromAFile) {
+  const TrainConfig c = parseTrainConfig(
+      "data:\n  root: /abs/data\n  split_seed: 18446744073709551615\n"
+      "model:\n  features:\n    - 8\n    - 16\n"
+      "loss:\n  name: dice_ce\n  batch: true\n  class_weights: [0.5, 2]\n  smooth_nr: 1e-6\n"
+      "train:\n  optimizer:\n    betas: [0.8, +0.99]\n  scheduler:\n    name: cosine\n"
+      "eval:\n  size_bins: [0, 5.5]\n  connectivity: 18\n",
+      "x.yaml");
+  EXPECT_EQ(c.data.root, "/abs/data");
+  EXPECT_EQ(c.data.split_seed, 18446744073709551615ull);
+  EXPECT_EQ(c.model.features, (std::vector<int64_t>{8, 16}));
+  EXPECT_EQ(c.loss.name, "dice_ce");
+  EXPECT_TRUE(c.loss.batch);
+  EXPECT_EQ(c.loss.class_weights, (std::vector<double>{0.5, 2.0}));
+  EXPECT_EQ(c.loss.smooth_nr, 1e-6);
+  EXPECT_EQ(c.train.optimizer.betas, (std::array<double, 2>{0.8, 0.99}));
+  EXPECT_EQ(c.train.scheduler.name, "cosine");
+  EXPECT_EQ(c.eval.size_bins, (std::vector<double>{0.0, 5.5}));
+  EXPECT_EQ(c.eval.connectivity, 18);
+}
+
+TEST(ConfigLoaderTest, OverridesApplyBeforeParsing) {
+  const TrainConfig c = parseTrainConfig(
+      withRoot("train:\n  epochs: 5\n"), "x.yaml",
+      {"data.patch_size=[32,32,32]", "train.epochs=7", "train.optimizer.lr=1e-3",
+       "loss.name=dice_ce", "output.dir='runs/a b'", "train.epochs=9"});
+  EXPECT_EQ(c.data.patch_size, (std::array<int64_t, 3>{32, 32, 32}));
+  EXPECT_EQ(c.train.epochs, 9);                // the last --set of a key wins
+  EXPECT_EQ(c.train.optimizer.lr, 1e-3);       // creates a section the file lacks
+  EXPECT_EQ(c.loss.name, "dice_ce");
+  EXPECT_EQ(c.output.dir, "runs/a b");         // quoted YAML value
+  EXPECT_EQ(c.data.root, "data/x");            // untouched keys keep the file's value
+}
+
+TEST(ConfigLoaderTest, OverrideCanSupplyRequiredRoot) {
+  const TrainConfig c = parseTrainConfig("", "x.yaml", {"data.root=/data/Task01"});
+  EXPECT_EQ(c.data.root, "/data/Task01");
+}
+
+TEST(ConfigLoaderTest, ToYamlRoundTripsEveryField) {
+  TrainConfig original = everyFieldChanged();
+  original.source = "resolved.yaml";  // echoed in the header comment
+  const std::string text = toYaml(original);
+  SCOPED_TRACE(text);
+  EXPECT_EQ(text.rfind("# ", 0), 0u) << "starts with a header comment";
+  const TrainConfig back = parseTrainConfig(text, "resolved.yaml");
+  expectSameConfig(back, original);
+  EXPECT_EQ(toYaml(back), text);
+}
+
+TEST(ConfigLoaderTest, ToYamlRoundTripsDefaults) {
+  TrainConfig original;
+  original.data.root = "data/x";
+  original.source = "configs/a.yaml";
+  const std::string text = toYaml(original);
+  EXPECT_NE(text.find("# Loaded from: configs/a.yaml\n"), std::string::npos);
+  // Every default is written, not only the keys the file had.
+  EXPECT_NE(text.find("  checkpoint_every_minutes: 30.0\n"), std::string::npos);
+  EXPECT_NE(text.find("    betas: [0.9, 0.999]\n"), std::string::npos);
+  EXPECT_NE(text.find("  smooth_nr: 1.0e-05\n"), std::string::npos);
+  expectSameConfig(parseTrainConfig(text, "resolved.yaml"), original);
+}
+
+}  // namespace
+}  // namespace seg

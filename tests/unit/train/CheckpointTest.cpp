@@ -1,0 +1,76 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/Error.h"
+#include "support/TestUtil.h"
+#include "train/Checkpoint.h"
+
+namespace seg {
+namespace {
+
+TEST(CheckpointTest, RoundTripRestoresWeightsOptimizerAndState) {
+  test::TempDir dir;
+  torch::manual_seed(3);
+  UNet a(UNetOptions(1, 2).features({4, 8}));
+  torch::optim::SGD opt(a->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  a->forward(torch::randn({1, 1, 8, 8, 8})).sum().backward();
+  opt.step();
+  CheckpointState state;
+  state.epoch = 3;
+  state.iteration = 120;
+  state.emaDice = 0.5;
+  state.bestEmaDice = 0.625;
+  state.configYaml = "data:\n  root: x\n";
+  const std::string path = dir.file("ckpt.pt");
+  saveCheckpoint(path, a, &opt, state);
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp-" + std::to_string(::getpid())));
+
+  UNet b(UNetOptions(1, 2).features({4, 8}));
+  torch::optim::SGD optB(b->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  const auto restored = loadCheckpoint(path, b, &optB);
+  EXPECT_EQ(restored.epoch, 3);
+  EXPECT_EQ(restored.iteration, 120);
+  EXPECT_DOUBLE_EQ(restored.bestEmaDice, 0.625);
+  EXPECT_EQ(restored.configYaml, state.configYaml);
+  auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+  // Momentum buffers came back: one more identical step keeps the models identical.
+  opt.zero_grad();
+  optB.zero_grad();
+  for (auto* m : {&a, &b}) (*m)->forward(torch::ones({1, 1, 8, 8, 8})).sum().backward();
+  opt.step();
+  optB.step();
+  pa = a->parameters();
+  pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+}
+
+TEST(CheckpointTest, OtherTopologyIsRefusedNamingTheParameter) {
+  test::TempDir dir;
+  UNet a(UNetOptions(1, 2).features({4, 8}));
+  saveCheckpoint(dir.file("a.pt"), a, nullptr, CheckpointState{});
+  UNet b(UNetOptions(1, 2).features({6, 8}));
+  try {
+    loadCheckpoint(dir.file("a.pt"), b, nullptr);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("another model"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(dir.file("a.pt")), std::string::npos) << e.what();
+  }
+}
+
+TEST(CheckpointTest, TruncatedAndMissingFilesAreInputErrors) {
+  test::TempDir dir;
+  UNet a(UNetOptions(1, 2).features({4, 8}));
+  saveCheckpoint(dir.file("a.pt"), a, nullptr, CheckpointState{});
+  const auto size = std::filesystem::file_size(dir.file("a.pt"));
+  std::filesystem::resize_file(dir.file("a.pt"), size / 2);
+  EXPECT_THROW(readCheckpointState(dir.file("a.pt")), InputError);
+  EXPECT_THROW(loadCheckpoint(dir.file("missing.pt"), a, nullptr), InputError);
+}
+
+}  // namespace
+}  // namespace seg
