@@ -61,12 +61,16 @@ void setupConsoleLogging(const std::string& level) {
   auto dist = std::make_shared<spdlog::sinks::dist_sink_mt>();
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   console->set_pattern("[%H:%M:%S] [%n] %^%l%$: %v");
+  console->set_level(parsed);
   dist->add_sink(console);
   sharedSink() = dist;
+  // Loggers pass at least info so the run's log file is complete whatever the
+  // console shows; each sink filters to its own level.
+  const auto loggerLevel = std::min(parsed, spdlog::level::info);
   auto main = std::make_shared<spdlog::logger>("seg", dist);
-  main->set_level(parsed);
+  main->set_level(loggerLevel);
   spdlog::set_default_logger(main);
-  spdlog::set_level(parsed);
+  spdlog::set_level(loggerLevel);
 }
 
 void addLogFile(const std::string& path) {
@@ -74,6 +78,7 @@ void addLogFile(const std::string& path) {
   try {
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
     file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] %l: %v");
+    file->set_level(spdlog::level::info);
     sharedSink()->add_sink(file);
   } catch (const spdlog::spdlog_ex& e) {
     throw InputError("cannot open log file '" + path + "': " + e.what());

@@ -41,6 +41,10 @@ if command -v update-alternatives >/dev/null; then
   [[ -z "$current" || "$current" == *openblas* ]] || echo "setup: warning: libblas.so.3 points to $current, not OpenBLAS" >&2
 fi
 
+# Paths under the checkout are hashed relative to it, so a fresh clone elsewhere
+# reuses the compiler cache (the cache itself stays in the home directory).
+export CCACHE_BASEDIR="$PWD"
+
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -31,6 +32,13 @@ int parseIndex(const std::string& text, const std::string& where) {
     throw InputError(where + ": expected a non-negative integer index, got '" + text + "'");
   }
   return std::stoi(text);
+}
+
+// "_0003" for channel 3.
+std::string channelSuffix(size_t channel) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "_%04zu", channel);
+  return text;
 }
 
 std::string jsonPath(const std::string& root) { return (fs::path(root) / "dataset.json").string(); }
@@ -135,8 +143,7 @@ std::vector<CaseEntry> discoverCases(const fs::path& imagesDir, const fs::path& 
     CaseEntry entry;
     entry.id = id;
     for (size_t c = 0; c < numChannels; ++c) {
-      char suffix[16];
-      std::snprintf(suffix, sizeof(suffix), "_%04zu", c);
+      const std::string suffix = channelSuffix(c);
       if (!channels.count(static_cast<int>(c))) {
         throw InputError("case " + id + ": missing channel " + std::to_string(c) + " image " +
                          (imagesDir / (id + suffix + ending)).string());
@@ -193,8 +200,7 @@ CaseEntry msdCase(const std::string& root, const std::string& imageRel, const st
     const std::string ending = endingOf(image);
     const std::string base = image.substr(0, image.size() - ending.size());
     for (size_t c = 0; c < numChannels; ++c) {
-      char suffix[16];
-      std::snprintf(suffix, sizeof(suffix), "_%04zu", c);
+      const std::string suffix = channelSuffix(c);
       if (!fs::exists(base + suffix + ending)) {
         throw InputError(where + ": case " + entry.id + ": image file not found: " + image);
       }

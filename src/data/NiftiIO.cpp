@@ -71,8 +71,8 @@ struct RawHeader {
   bool isFloat() const { return datatype == 16 || datatype == 64; }  // FLOAT32, FLOAT64
 };
 
-// Looks at the raw header before ITK does: ITK 5.2 answers a NIfTI-2 file, random
-// bytes and a cut-off file alike with "could not create IO object", which tells the
+// Looks at the raw header before ITK does: ITK 5.2 fails on a NIfTI-2 file, random
+// bytes and a cut-off header alike with a generic "could not read" that tells the
 // user nothing. gzread reads plain files transparently, so this covers .nii too.
 RawHeader readRawHeader(const std::string& path) {
   gzFile file = gzopen(path.c_str(), "rb");

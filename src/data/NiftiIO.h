@@ -16,15 +16,17 @@ struct ImageInfo {
   ImageGeometry geometry;
 };
 
-// Header only; rejects missing, non-NIfTI, NIfTI-2 and unreadable files.
+// Header only; rejects missing, non-NIfTI, NIfTI-2, unreadable and truncated files
+// (truncation is judged from the file size or the gzip trailer, without decoding).
 ImageInfo readImageInfo(const std::string& path);
 
 // A 3D file, or a 4D file whose 4th axis becomes channels. Any scalar component
 // type; values converted to float. Reads exactly `path` (ITK 5.2 would otherwise
-// prefer a sibling x.nii when asked for x.nii.gz).
+// prefer a sibling x.nii when asked for x.nii.gz). Rejects NaN/Inf values and
+// truncated data, which ITK 5.2 would silently turn into zeros.
 Volume readImage(const std::string& path);
 
-// A 3D label map; every value must be an integer in [0, 255].
+// A 3D label map; every value must be an integer in [0, 255] (NaN/Inf rejected).
 LabelVolume readLabel(const std::string& path);
 
 // Writes through a temporary file in the same folder and renames it, so a failed

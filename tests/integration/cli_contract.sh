@@ -24,7 +24,7 @@ expect 2 "/nonexistent.yaml" "$BIN/segtrain" --config /nonexistent.yaml
 printf 'data:\n  root: d\nmodel:\n  featurs: [8, 16]\n' > unknown.yaml
 expect 2 "unknown.yaml:4:3: model.featurs: unknown key" "$BIN/segtrain" --config unknown.yaml
 printf 'data:\n  root: d\ntrain:\n  optimizer:\n    lr: fast\n' > type.yaml
-expect 2 "type.yaml:5:9: train.optimizer.lr: expected a number, got 'fast'" "$BIN/segtrain" --config type.yaml
+expect 2 "type.yaml:5:5: train.optimizer.lr: expected a number, got 'fast'" "$BIN/segtrain" --config type.yaml
 printf 'data:\n  root: d\n' > ok.yaml
 expect 2 "train.epochs" "$BIN/segtrain" --config ok.yaml --set train.epochs=abc
 expect 2 "train.epochs" "$BIN/segtrain" --config ok.yaml --set train.epochs=0

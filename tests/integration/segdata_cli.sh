@@ -72,10 +72,17 @@ expect_text "$WORK/out" '"distinct_values"' "inspect --json lists label values"
 "$SEGDATA" synth --out "$WORK/other" --cases 2 --test-cases 0 --size 20 20 16 --max-radius 2 --log-level warn
 printf 'garbage garbage garbage %0400d' 0 | gzip > "$ds/labelsTr/case_001.nii.gz"
 cp "$WORK/other/labelsTr/case_000.nii.gz" "$ds/labelsTr/case_002.nii.gz"
+# And a test-case label holding class 2, which this one-class dataset.json does not declare.
+"$SEGDATA" synth --out "$WORK/two" --cases 4 --test-cases 1 --size 24 24 16 --max-radius 3 --classes 2 --log-level warn
+expect 0 "inspect a two-class label" -- "$SEGDATA" inspect --json "$WORK/two/labelsTs/case_003.nii.gz"
+expect_text "$WORK/out" '2.0' "the two-class label holds class 2"
+cp "$WORK/two/labelsTs/case_003.nii.gz" "$ds/labelsTs/case_003.nii.gz"
 expect 2 "check a dataset with broken labels" -- "$SEGDATA" check "$ds"
 expect_text "$WORK/out" "case case_001: $ds/labelsTr/case_001.nii.gz" "check names the unreadable label's case"
 expect_text "$WORK/out" "case case_002:" "check names the case with a grid mismatch"
 expect_text "$WORK/out" "does not match the image grid" "check explains the grid mismatch"
+expect_text "$WORK/out" "case case_003: $ds/labelsTs/case_003.nii.gz: label values {2} are not declared" \
+  "check names undeclared label values"
 
 # A broken dataset.json is an input error too.
 echo '{"channel_names": ' > "$ds/dataset.json"

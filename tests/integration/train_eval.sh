@@ -38,7 +38,7 @@ ls run | grep -q tmp && fail "temporary checkpoint left behind"
 # The resolved config has every default filled and reloads to the same config.
 grep -q "smooth_nr" run/config.yaml || fail "resolved config lacks defaults"
 "$BIN/segtrain" --config run/config.yaml --print-config > reprinted.yaml || fail "print-config"
-diff -q run/config.yaml reprinted.yaml >/dev/null || fail "resolved config does not round-trip"
+diff <(grep -v "^#" run/config.yaml) <(grep -v "^#" reprinted.yaml) >/dev/null || fail "resolved config does not round-trip"
 
 # A second run into the same directory must not clobber it; --resume continues it.
 "$BIN/segtrain" --config tiny.yaml --log-level warn 2> err.txt; rc=$?
