@@ -1,4 +1,5 @@
 // segeval: sliding-window inference and Dice by class, case and lesion size.
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -55,6 +56,10 @@ int main(int argc, char** argv) {
 
   return seg::app::runTool("segeval", [&]() -> int {
     seg::app::setupConsoleLogging(logLevel);
+    std::error_code ec;
+    std::filesystem::create_directories(o.output, ec);
+    if (ec) throw seg::InputError("cannot create output directory '" + o.output + "': " + ec.message());
+    seg::app::addLogFile((std::filesystem::path(o.output) / "eval.log").string());
     o.emptyRule = seg::parseEmptyRule(emptyRule);
     o.lesions.connectivity = connectivity;
     o.lesions.sizeBinsMm3 = parseBins(bins);
