@@ -8,6 +8,7 @@
 
 #include "core/Error.h"
 #include "core/Random.h"
+#include "metrics/SegMetrics.h"
 
 namespace seg {
 
@@ -45,6 +46,29 @@ PatchSampler::PatchSampler(std::shared_ptr<const std::vector<LoadedCase>> cases,
     }
     foreground_.push_back(std::move(perClass));
   }
+  if (options_.foregroundSampling == ForegroundSampling::LesionUniform) findLesions();
+}
+
+void PatchSampler::findLesions() {
+  constexpr size_t kMaxVoxelsPerLesion = 2000;
+  for (size_t k = 0; k < cases_->size(); ++k) {
+    const LoadedCase& c = (*cases_)[k];
+    for (size_t cls = 1; cls <= foreground_[k].size(); ++cls) {
+      const Components comps = connectedComponents(c.label.data, c.label.geometry.size, static_cast<int>(cls), 26);
+      std::vector<std::vector<int64_t>> voxels(comps.count);
+      for (size_t i = 0; i < comps.ids.size(); ++i)
+        if (comps.ids[i] > 0) voxels[comps.ids[i] - 1].push_back(static_cast<int64_t>(i));
+      for (auto& v : voxels) {
+        if (v.size() > kMaxVoxelsPerLesion) {
+          std::vector<int64_t> kept;
+          const double step = static_cast<double>(v.size()) / kMaxVoxelsPerLesion;
+          for (size_t j = 0; j < kMaxVoxelsPerLesion; ++j) kept.push_back(v[static_cast<size_t>(j * step)]);
+          v.swap(kept);
+        }
+        lesions_.push_back({k, std::move(v)});
+      }
+    }
+  }
 }
 
 Batch PatchSampler::sample(uint64_t batchIndex) const {
@@ -68,61 +92,100 @@ void PatchSampler::fillSample(uint64_t batchIndex, int64_t slot, float* image, i
   const int64_t b = options_.batchSize;
   const bool forced = b == 1 ? rng.chance(options_.foregroundFraction)
                              : slot >= static_cast<int64_t>(std::llround(b * (1.0 - options_.foregroundFraction)));
-  const size_t caseIndex = rng.below(cases_->size());
+  size_t caseIndex = rng.below(cases_->size());
+  int64_t centreFlat = -1;
+  if (forced && options_.foregroundSampling == ForegroundSampling::LesionUniform && !lesions_.empty()) {
+    const auto& lesion = lesions_[rng.below(lesions_.size())];
+    caseIndex = lesion.caseIndex;
+    centreFlat = lesion.voxels[rng.below(lesion.voxels.size())];
+  } else if (forced) {
+    // nnU-Net picks a class first, then a voxel of it, so rare classes are seen too.
+    const auto& fg = foreground_[caseIndex];
+    std::vector<size_t> present;
+    for (size_t k = 0; k < fg.size(); ++k)
+      if (!fg[k].empty()) present.push_back(k);
+    if (!present.empty()) {
+      const auto& locations = fg[present[rng.below(present.size())]];
+      centreFlat = locations[rng.below(locations.size())];
+    }
+  }
   const LoadedCase& c = (*cases_)[caseIndex];
   const auto& g = c.image.geometry;
   const std::array<int64_t, 3> dims{g.size[2], g.size[1], g.size[0]};  // z, y, x
 
   std::array<int64_t, 3> start{};
-  const auto& fg = foreground_[caseIndex];
-  std::vector<size_t> present;
-  for (size_t k = 0; k < fg.size(); ++k)
-    if (!fg[k].empty()) present.push_back(k);
-  if (forced && !present.empty()) {
-    // nnU-Net picks a class first, then a voxel of it, so rare classes are seen too.
-    const auto& locations = fg[present[rng.below(present.size())]];
-    int64_t flat = locations[rng.below(locations.size())];
-    const std::array<int64_t, 3> centre{flat / (dims[1] * dims[2]), (flat / dims[2]) % dims[1], flat % dims[2]};
-    for (int a = 0; a < 3; ++a) {
-      start[a] = centre[a] - p[a] / 2;
-      if (dims[a] >= p[a]) start[a] = std::clamp<int64_t>(start[a], 0, dims[a] - p[a]);
-      else start[a] = (dims[a] - p[a]) / 2;
-    }
-  } else {
-    for (int a = 0; a < 3; ++a) {
+  for (int a = 0; a < 3; ++a) {
+    if (centreFlat >= 0) {
+      const int64_t centre = a == 0 ? centreFlat / (dims[1] * dims[2])
+                             : a == 1 ? (centreFlat / dims[2]) % dims[1]
+                                      : centreFlat % dims[2];
+      start[a] = centre - p[a] / 2;
+      start[a] = dims[a] >= p[a] ? std::clamp<int64_t>(start[a], 0, dims[a] - p[a]) : (dims[a] - p[a]) / 2;
+    } else {
       start[a] = dims[a] >= p[a] ? static_cast<int64_t>(rng.below(dims[a] - p[a] + 1)) : (dims[a] - p[a]) / 2;
     }
   }
 
-  std::array<bool, 3> flip{false, false, false};
-  double scale = 1.0;
-  if (options_.augment) {
-    for (auto& f : flip) f = rng.chance(0.5);
-    scale = rng.uniform(0.9, 1.1);  // multiplicative brightness, as nnU-Net's (0.75, 1.25) but milder
-  }
-
+  const SpatialParams spatial = drawSpatial(options_.augment, rng);
   const int64_t voxels = dims[0] * dims[1] * dims[2];
-  for (int64_t z = 0; z < p[0]; ++z) {
-    const int64_t sz = start[0] + (flip[0] ? p[0] - 1 - z : z);
-    for (int64_t y = 0; y < p[1]; ++y) {
-      const int64_t sy = start[1] + (flip[1] ? p[1] - 1 - y : y);
-      const bool rowInside = sz >= 0 && sz < dims[0] && sy >= 0 && sy < dims[1];
-      for (int64_t x = 0; x < p[2]; ++x) {
-        const int64_t sx = start[2] + (flip[2] ? p[2] - 1 - x : x);
-        const int64_t dst = (z * p[1] + y) * p[2] + x;
-        if (!rowInside || sx < 0 || sx >= dims[2]) {
-          // Outside the volume: zero is the mean after z-scoring, label background.
-          for (int64_t ch = 0; ch < channels_; ++ch) image[ch * p[0] * p[1] * p[2] + dst] = 0.0f;
-          label[dst] = 0;
-          continue;
+  const int64_t patchVoxels = p[0] * p[1] * p[2];
+  if (!spatial.active) {
+    for (int64_t z = 0; z < p[0]; ++z) {
+      const int64_t sz = start[0] + z;
+      for (int64_t y = 0; y < p[1]; ++y) {
+        const int64_t sy = start[1] + y;
+        const bool rowInside = sz >= 0 && sz < dims[0] && sy >= 0 && sy < dims[1];
+        for (int64_t x = 0; x < p[2]; ++x) {
+          const int64_t sx = start[2] + x;
+          const int64_t dst = (z * p[1] + y) * p[2] + x;
+          if (!rowInside || sx < 0 || sx >= dims[2]) {
+            // Outside the volume: zero is the mean after z-scoring, label background.
+            for (int64_t ch = 0; ch < channels_; ++ch) image[ch * patchVoxels + dst] = 0.0f;
+            label[dst] = 0;
+            continue;
+          }
+          const int64_t src = (sz * dims[1] + sy) * dims[2] + sx;
+          for (int64_t ch = 0; ch < channels_; ++ch) image[ch * patchVoxels + dst] = c.image.data[ch * voxels + src];
+          label[dst] = c.label.data[src];
         }
-        const int64_t src = (sz * dims[1] + sy) * dims[2] + sx;
-        for (int64_t ch = 0; ch < channels_; ++ch)
-          image[ch * p[0] * p[1] * p[2] + dst] = static_cast<float>(c.image.data[ch * voxels + src] * scale);
-        label[dst] = c.label.data[src];
       }
     }
+  } else {
+    // Rotated / scaled read around the patch centre: linear interpolation for the
+    // image, nearest neighbour for the label, zero outside the volume.
+    const auto& m = spatial.matrix;
+    std::array<double, 3> centre{};
+    for (int a = 0; a < 3; ++a) centre[a] = start[a] + (p[a] - 1) / 2.0;
+    for (int64_t z = 0; z < p[0]; ++z)
+      for (int64_t y = 0; y < p[1]; ++y)
+        for (int64_t x = 0; x < p[2]; ++x) {
+          const double oz = z - (p[0] - 1) / 2.0, oy = y - (p[1] - 1) / 2.0, ox = x - (p[2] - 1) / 2.0;
+          const double sz = centre[0] + m[0] * oz + m[1] * oy + m[2] * ox;
+          const double sy = centre[1] + m[3] * oz + m[4] * oy + m[5] * ox;
+          const double sx = centre[2] + m[6] * oz + m[7] * oy + m[8] * ox;
+          const int64_t dst = (z * p[1] + y) * p[2] + x;
+          const int64_t nz = std::llround(sz), ny = std::llround(sy), nx = std::llround(sx);
+          const bool nearestInside = nz >= 0 && nz < dims[0] && ny >= 0 && ny < dims[1] && nx >= 0 && nx < dims[2];
+          label[dst] = nearestInside ? c.label.data[(nz * dims[1] + ny) * dims[2] + nx] : 0;
+          const int64_t z0 = static_cast<int64_t>(std::floor(sz)), y0 = static_cast<int64_t>(std::floor(sy)),
+                        x0 = static_cast<int64_t>(std::floor(sx));
+          const double fz = sz - z0, fy = sy - y0, fx = sx - x0;
+          for (int64_t ch = 0; ch < channels_; ++ch) {
+            const float* v = c.image.data.data() + ch * voxels;
+            double acc = 0.0;
+            for (int dz = 0; dz < 2; ++dz)
+              for (int dy = 0; dy < 2; ++dy)
+                for (int dx = 0; dx < 2; ++dx) {
+                  const int64_t qz = z0 + dz, qy = y0 + dy, qx = x0 + dx;
+                  if (qz < 0 || qz >= dims[0] || qy < 0 || qy >= dims[1] || qx < 0 || qx >= dims[2]) continue;
+                  const double w = (dz ? fz : 1 - fz) * (dy ? fy : 1 - fy) * (dx ? fx : 1 - fx);
+                  acc += w * v[(qz * dims[1] + qy) * dims[2] + qx];
+                }
+            image[ch * patchVoxels + dst] = static_cast<float>(acc);
+          }
+        }
   }
+  augmentPatch(options_.augment, rng, image, channels_, label, p);
 }
 
 }  // namespace seg

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "data/Augmenter.h"
 #include "data/CaseLoader.h"
 
 namespace seg {
@@ -17,6 +18,17 @@ struct Batch {
   torch::Tensor labels;  // (B, 1, Z, Y, X) int64
 };
 
+// How a forced-foreground patch picks its centre.
+enum class ForegroundSampling {
+  // nnU-Net: a class present in the case, then a voxel of that class. Large lesions
+  // hold most voxels, so they are the centre of most patches.
+  ClassVoxel,
+  // A lesion (26-connected component of a class) uniformly over all lesions of all
+  // training cases, then a voxel of it: a 3-voxel lesion is a patch centre as often as
+  // a 30,000-voxel one.
+  LesionUniform,
+};
+
 struct PatchSamplerOptions {
   std::array<int64_t, 3> patchZYX{64, 64, 64};
   int64_t batchSize = 2;
@@ -24,7 +36,8 @@ struct PatchSamplerOptions {
   // oversample_foreground_percent: the last round(B * p) samples of each batch; with
   // B == 1 a sample is forced with probability p).
   double foregroundFraction = 0.33;
-  bool augment = true;   // random flips on each axis, intensity scale
+  ForegroundSampling foregroundSampling = ForegroundSampling::ClassVoxel;
+  AugmentOptions augment;  // augment.enabled = false for validation patches
   uint64_t seed = 0;
 };
 
@@ -33,13 +46,20 @@ class PatchSampler {
   PatchSampler(std::shared_ptr<const std::vector<LoadedCase>> cases, PatchSamplerOptions options);
   Batch sample(uint64_t batchIndex) const;
   const PatchSamplerOptions& options() const { return options_; }
+  size_t lesionCount() const { return lesions_.size(); }
 
  private:
   void fillSample(uint64_t batchIndex, int64_t slot, float* image, int64_t* label) const;
   std::shared_ptr<const std::vector<LoadedCase>> cases_;
   PatchSamplerOptions options_;
+  void findLesions();
   // Per case, per foreground class (index c-1), flat voxel indices (subsampled).
   std::vector<std::vector<std::vector<int64_t>>> foreground_;
+  struct LesionVoxels {
+    size_t caseIndex;
+    std::vector<int64_t> voxels;  // flat indices (subsampled)
+  };
+  std::vector<LesionVoxels> lesions_;
   int64_t channels_ = 1;
 };
 

@@ -81,16 +81,22 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
   if (!split.val.empty() && config.train.val_every > 0) {
     auto valCases = std::make_shared<const std::vector<LoadedCase>>(loadCases(split.val, norm, numClasses, loadThreads));
     PatchSamplerOptions valOptions = samplerOptions;
-    valOptions.augment = false;
+    valOptions.augment.enabled = false;
     valOptions.seed = config.train.seed ^ 0x5EEDF00Dull;  // fixed validation patches across epochs
     valSampler = std::make_shared<const PatchSampler>(valCases, valOptions);
   }
 
   UNet model(makeUNetOptions(config.model, inChannels, numClasses));
-  for (int64_t s : config.data.patch_size) {
-    if (s % model->sizeDivisor() != 0) {
-      throw InputError("data.patch_size: every size must be a multiple of " + std::to_string(model->sizeDivisor()) +
-                       " for a U-Net with " + std::to_string(config.model.features.size()) + " stages");
+  const auto divisors = model->sizeDivisors();  // z, y, x
+  const auto patchZYX = toZYX(config.data.patch_size);
+  for (int a = 0; a < 3; ++a) {
+    if (patchZYX[a] % divisors[a] != 0) {
+      throw InputError("data.patch_size: [" + std::to_string(config.data.patch_size[0]) + ", " +
+                       std::to_string(config.data.patch_size[1]) + ", " + std::to_string(config.data.patch_size[2]) +
+                       "] (x, y, z) must be a multiple of [" + std::to_string(divisors[2]) + ", " +
+                       std::to_string(divisors[1]) + ", " + std::to_string(divisors[0]) +
+                       "], the product of model.strides per axis, for a U-Net with " +
+                       std::to_string(config.model.features.size()) + " stages");
     }
   }
   model->to(device);
@@ -111,6 +117,7 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
   options.ampDtype = config.amp.dtype == "float16" ? c10::ScalarType::Half : c10::ScalarType::BFloat16;
   options.numClasses = numClasses;
   options.inChannels = inChannels;
+  options.deepSupervision = config.model.deep_supervision;
   options.configYaml = job.configYaml;
 
   int64_t parameters = 0;

@@ -28,7 +28,7 @@ PatchSamplerOptions options(double fg, bool augment) {
   o.patchZYX = {8, 8, 8};
   o.batchSize = 4;
   o.foregroundFraction = fg;
-  o.augment = augment;
+  o.augment.enabled = augment;
   o.seed = 7;
   return o;
 }
@@ -87,6 +87,94 @@ TEST(BatchLoaderTest, DeliversTheSamplerSequenceWhateverTheThreadCount) {
       EXPECT_TRUE(torch::equal(got.images, sampler->sample(i).images)) << workers << " workers, batch " << i;
     }
     EXPECT_EQ(loader.position(), 12u);
+  }
+}
+
+}  // namespace
+}  // namespace seg
+
+namespace seg {
+namespace {
+
+// A 40x40x40 case with one large cube lesion (12^3 = 1728 voxels) and three
+// single-voxel lesions, far apart.
+std::shared_ptr<const std::vector<LoadedCase>> lesionCase() {
+  LoadedCase c;
+  c.id = "lesions";
+  c.image.geometry.size = {40, 40, 40};
+  c.label.geometry = c.image.geometry;
+  c.image.data.assign(64000, 0.f);
+  c.label.data.assign(64000, 0);
+  auto idx = [](int z, int y, int x) { return (z * 40 + y) * 40 + x; };
+  for (int z = 2; z < 14; ++z)
+    for (int y = 2; y < 14; ++y)
+      for (int x = 2; x < 14; ++x) c.label.data[idx(z, y, x)] = 1;
+  c.label.data[idx(30, 30, 30)] = 1;
+  c.label.data[idx(30, 5, 35)] = 1;
+  c.label.data[idx(35, 35, 5)] = 1;
+  return std::make_shared<const std::vector<LoadedCase>>(std::vector<LoadedCase>{c});
+}
+
+// How often the centre voxel region of each tiny lesion lands in a forced patch.
+std::array<int, 2> countHits(ForegroundSampling mode) {
+  PatchSamplerOptions o;
+  o.patchZYX = {8, 8, 8};
+  o.batchSize = 1;
+  o.foregroundFraction = 1.0;
+  o.augment.enabled = false;
+  o.foregroundSampling = mode;
+  PatchSampler sampler(lesionCase(), o);
+  std::array<int, 2> hits{0, 0};  // {patches holding the big lesion, patches holding a tiny one}
+  for (uint64_t i = 0; i < 800; ++i) {
+    const auto labels = sampler.sample(i).labels;
+    const int64_t fg = labels.sum().item<int64_t>();
+    if (fg == 1) ++hits[1];
+    else if (fg > 1) ++hits[0];
+  }
+  return hits;
+}
+
+TEST(PatchSamplerTest, LesionUniformSamplingSeesTinyLesionsAsOftenAsLargeOnes) {
+  // Four lesions: uniform over lesions puts ~3/4 of the patches on a tiny lesion;
+  // uniform over voxels puts ~3/1731 there.
+  const auto uniform = countHits(ForegroundSampling::LesionUniform);
+  EXPECT_NEAR(uniform[1] / 800.0, 0.75, 0.06);
+  const auto voxel = countHits(ForegroundSampling::ClassVoxel);
+  EXPECT_LT(voxel[1], 10);
+}
+
+TEST(PatchSamplerTest, LesionUniformFindsEveryLesion) {
+  PatchSamplerOptions o;
+  o.foregroundSampling = ForegroundSampling::LesionUniform;
+  o.patchZYX = {8, 8, 8};
+  EXPECT_EQ(PatchSampler(lesionCase(), o).lesionCount(), 4u);
+}
+
+TEST(PatchSamplerTest, MeasuredForegroundShareFollowsTheOption) {
+  // Batch 3, fraction 1/3: exactly the last sample of each batch is forced.
+  PatchSamplerOptions o;
+  o.patchZYX = {8, 8, 8};
+  o.batchSize = 3;
+  o.foregroundFraction = 1.0 / 3.0;
+  o.augment.enabled = false;
+  PatchSampler sampler(lesionCase(), o);
+  for (uint64_t i = 0; i < 30; ++i) EXPECT_GT(sampler.sample(i).labels[2].sum().item<int64_t>(), 0);
+}
+
+TEST(PatchSamplerTest, AugmentedLabelsStayInTheirSetAndAreDeterministic) {
+  PatchSamplerOptions o;
+  o.patchZYX = {16, 16, 16};
+  o.batchSize = 2;
+  o.foregroundFraction = 0.5;
+  o.augment.pRotation = 1.0;
+  o.augment.pScaling = 1.0;
+  PatchSampler sampler(lesionCase(), o);
+  for (uint64_t i = 0; i < 10; ++i) {
+    const Batch a = sampler.sample(i);
+    EXPECT_TRUE(torch::equal(a.images, sampler.sample(i).images));
+    EXPECT_GE(a.labels.min().item<int64_t>(), 0);
+    EXPECT_LE(a.labels.max().item<int64_t>(), 1);
+    EXPECT_TRUE(torch::isfinite(a.images).all().item<bool>());
   }
 }
 
