@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Preemption: SIGKILL a training run at random moments, resume it each time, and check
+# that the final weights are bitwise equal to an uninterrupted run (CPU, deterministic).
+# Checkpoints are taken after every iteration here (output.checkpoint_every_minutes tiny).
+# Args: BIN_DIR SOURCE_DIR WORK_DIR [TRIALS]
+set -uo pipefail
+BIN=$1; SRC=$2; WORK=$3; TRIALS=${4:-2}
+rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then echo "skip: /usr/bin/python3 has no torch"; exit 0; fi
+
+"$BIN/segdata" synth --out data --cases 6 --test-cases 2 --size 40 40 24 --seed 5 >/dev/null || fail synth
+cat > k.yaml <<YAML
+data:
+  root: data
+  num_folds: 2
+  patch_size: [32, 32, 16]
+  num_workers: 2
+model:
+  features: [4, 8]
+train:
+  epochs: 4
+  iterations_per_epoch: 4
+  batch_size: 2
+  val_iterations: 1
+  deterministic: true
+  threads: 1
+output:
+  checkpoint_every_minutes: 0.000001
+YAML
+"$BIN/segtrain" --config k.yaml --output full --log-level error || fail "uninterrupted run"
+
+totalResumes=0
+for trial in $(seq 1 "$TRIALS"); do
+  rm -rf part
+  kills=0
+  for attempt in 1 2 3 4 5 6 7 8; do
+    args=(--config k.yaml --output part --log-level error)
+    [[ -f part/checkpoint_latest.pt ]] && args+=(--resume) && totalResumes=$((totalResumes + 1))
+    "$BIN/segtrain" "${args[@]}" 2>>stderr.txt & pid=$!
+    # Kill somewhere between 0.5 and 3 s into this attempt (or let the last one finish).
+    if (( attempt < 4 )); then
+      sleep "$(awk -v r=$RANDOM 'BEGIN{printf "%.2f", 0.5 + 2.5 * r / 32767}')"
+      kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
+    fi
+    wait "$pid"; rc=$?
+    [[ $rc -eq 0 && -f part/checkpoint_final.pt ]] && break
+    [[ $rc -eq 137 || $rc -eq 0 ]] || fail "trial $trial attempt $attempt exited $rc"
+    if [[ -f part/checkpoint_latest.pt ]]; then
+      /usr/bin/python3 -c "import torch,sys; torch.jit.load(sys.argv[1])" part/checkpoint_latest.pt 2>/dev/null \
+        || fail "trial $trial: checkpoint left by the kill does not load"
+    fi
+  done
+  [[ -f part/checkpoint_final.pt ]] || fail "trial $trial never finished"
+  /usr/bin/python3 "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt part/checkpoint_final.pt \
+    || fail "trial $trial ($kills kills): resumed weights differ from the uninterrupted run"
+  echo "trial $trial: $kills kills, resumed weights bitwise equal"
+done
+(( totalResumes > 0 )) || fail "no kill landed after a checkpoint: the resume path was never exercised"
+echo "kill_resume: ok ($totalResumes resumes)"
