@@ -1,0 +1,54 @@
+// P1: time of one training step (forward, Dice+CE loss, backward, SGD) of segtrain's
+// U-Net on a fixed random batch. scripts/bench.sh runs it next to the identical
+// model in Python (scripts/bench/train_step.py) and reports the ratio.
+// Usage: seg_train_step FEATURES(comma) PATCH_Z PATCH_Y PATCH_X BATCH THREADS STEPS [bf16]
+#include <torch/torch.h>
+
+#include <chrono>
+#include <iostream>
+#include <sstream>
+
+#include "core/TorchCompat.h"
+#include "losses/DiceCELoss.h"
+#include "models/UNet.h"
+
+int main(int argc, char** argv) {
+  if (argc < 8) {
+    std::cerr << "usage: seg_train_step FEATURES PATCH_Z PATCH_Y PATCH_X BATCH THREADS STEPS [bf16]\n";
+    return 2;
+  }
+  std::vector<int64_t> features;
+  std::stringstream list(argv[1]);
+  for (std::string item; std::getline(list, item, ',');) features.push_back(std::stoll(item));
+  const int64_t z = std::stoll(argv[2]), y = std::stoll(argv[3]), x = std::stoll(argv[4]);
+  const int64_t batch = std::stoll(argv[5]);
+  const int threads = std::stoi(argv[6]);
+  const int steps = std::stoi(argv[7]);
+  const bool bf16 = argc > 8 && std::string(argv[8]) == "bf16";
+  torch::set_num_threads(threads);
+  torch::manual_seed(0);
+
+  seg::UNet net(seg::UNetOptions(1, 2).features(features));
+  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(1e-2).momentum(0.99).nesterov(true).weight_decay(3e-5));
+  const auto images = torch::randn({batch, 1, z, y, x});
+  const auto labels = (torch::rand({batch, 1, z, y, x}) < 0.1).to(torch::kLong);
+  const auto options = seg::DiceCELossOptions().dice(seg::DiceLossOptions().batch(true).include_background(false));
+
+  auto step = [&] {
+    opt.zero_grad();
+    torch::Tensor loss;
+    {
+      seg::compat::AutocastGuard autocast(c10::DeviceType::CPU, bf16, c10::ScalarType::BFloat16);
+      loss = seg::diceCELoss(net->forward(images), labels, options);
+    }
+    loss.backward();
+    opt.step();
+    return loss.item<double>();
+  };
+  for (int i = 0; i < 2; ++i) step();  // warm-up: allocator and oneDNN primitive caches
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / steps;
+  std::cout << "{\"impl\": \"segtrain\", \"ms_per_step\": " << ms << ", \"bf16\": " << (bf16 ? "true" : "false") << "}\n";
+  return 0;
+}
