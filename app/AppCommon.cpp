@@ -69,6 +69,8 @@ void setupConsoleLogging(const std::string& level) {
   const auto loggerLevel = std::min(parsed, spdlog::level::info);
   auto main = std::make_shared<spdlog::logger>("seg", dist);
   main->set_level(loggerLevel);
+  // Flush every info line so `tail -f train.log` follows a run and a killed run keeps its log.
+  main->flush_on(spdlog::level::info);
   spdlog::set_default_logger(main);
   spdlog::set_level(loggerLevel);
 }

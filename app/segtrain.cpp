@@ -1,4 +1,6 @@
 // segtrain: train a 3D U-Net from a YAML config.
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 
@@ -7,6 +9,20 @@
 #include "core/Error.h"
 #include "core/Log.h"
 #include "train/TrainJob.h"
+
+namespace {
+
+// Set by SIGTERM/SIGINT/SIGUSR1 (Slurm sends USR1 ahead of preemption with
+// --signal=USR1@90): the trainer checkpoints after the current iteration and stops.
+std::atomic<bool> stopRequested{false};
+volatile std::sig_atomic_t stopSignal = 0;
+
+void onStopSignal(int signal) {
+  stopSignal = signal;
+  stopRequested.store(true);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
@@ -53,7 +69,15 @@ int main(int argc, char** argv) {
     seg::TrainJobOptions job;
     job.resume = resume;
     job.configYaml = resolved;
+    job.stopRequested = &stopRequested;
+    for (int signal : {SIGTERM, SIGINT, SIGUSR1}) std::signal(signal, onStopSignal);
     const seg::TrainSummary summary = seg::runTrainJob(config, job);
+    if (summary.stopped) {
+      spdlog::warn("stopped by signal {} after iteration {}: resume with segtrain --output {} --resume",
+                   static_cast<int>(stopSignal), summary.iterations, config.output.dir);
+      return 128 + static_cast<int>(stopSignal);  // the shell's convention for "ended by signal N"
+    }
+    if (summary.skippedSteps > 0) spdlog::info("{} steps skipped for non-finite gradients", summary.skippedSteps);
     spdlog::info("done: {} epochs, {} iterations, last train loss {:.4f}, best EMA pseudo-Dice {:.4f}",
                  summary.epochs, summary.iterations, summary.lastTrainLoss, summary.bestEmaDice);
     spdlog::info("checkpoints in {}", config.output.dir);

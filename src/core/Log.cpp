@@ -11,6 +11,7 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
   auto base = spdlog::default_logger();
   auto created = std::make_shared<spdlog::logger>(name, base->sinks().begin(), base->sinks().end());
   created->set_level(base->level());
+  created->flush_on(base->flush_level());
   spdlog::register_logger(created);
   return created;
 }

@@ -66,7 +66,7 @@ torch::serialize::InputArchive openArchive(const std::string& path) {
 }  // namespace
 
 void saveCheckpoint(const std::string& path, UNet& model, torch::optim::Optimizer* optimizer,
-                    const CheckpointState& state) {
+                    const CheckpointState& state, const GradScaler* scaler) {
   torch::serialize::OutputArchive archive;
   writeState(archive, state);
   torch::serialize::OutputArchive modelArchive;
@@ -78,6 +78,11 @@ void saveCheckpoint(const std::string& path, UNet& model, torch::optim::Optimize
     archive.write("optimizer", optimizerArchive);
   }
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  if (scaler) {
+    torch::serialize::OutputArchive scalerArchive;
+    scaler->save(scalerArchive);
+    archive.write("grad_scaler", scalerArchive);
+  }
 
   const std::string temp = path + ".tmp-" + std::to_string(::getpid());
   try {
@@ -105,7 +110,8 @@ CheckpointState readCheckpointState(const std::string& path) {
   }
 }
 
-CheckpointState loadCheckpoint(const std::string& path, UNet& model, torch::optim::Optimizer* optimizer) {
+CheckpointState loadCheckpoint(const std::string& path, UNet& model, torch::optim::Optimizer* optimizer,
+                               GradScaler* scaler) {
   auto archive = openArchive(path);
   try {
     CheckpointState state = readState(archive, path);
@@ -134,6 +140,11 @@ CheckpointState loadCheckpoint(const std::string& path, UNet& model, torch::opti
       archive.read("rng_cpu", rng);
       at::Generator generator = at::detail::getDefaultCPUGenerator();
       generator.set_state(rng);
+    }
+    if (scaler) {
+      // A checkpoint written without a scaler (amp off) leaves the fresh scaler as it is.
+      torch::serialize::InputArchive scalerArchive;
+      if (archive.try_read("grad_scaler", scalerArchive)) scaler->load(scalerArchive);
     }
     return state;
   } catch (const c10::Error& e) {

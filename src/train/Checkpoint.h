@@ -7,6 +7,7 @@
 #include <string>
 
 #include "models/UNet.h"
+#include "train/GradScaler.h"
 
 namespace seg {
 
@@ -21,13 +22,15 @@ struct CheckpointState {
 };
 
 void saveCheckpoint(const std::string& path, UNet& model, torch::optim::Optimizer* optimizer,
-                    const CheckpointState& state);
+                    const CheckpointState& state, const GradScaler* scaler = nullptr);
 
 // Reads only the state (for segeval and resume: which model to build).
 CheckpointState readCheckpointState(const std::string& path);
 
 // Loads weights (and optimiser state and torch's CPU RNG when `optimizer` is given).
 // Throws InputError naming the file for a missing, truncated or mismatched checkpoint.
-CheckpointState loadCheckpoint(const std::string& path, UNet& model, torch::optim::Optimizer* optimizer);
+// The scaler's state (scale, growth counter, skipped steps) is restored when given.
+CheckpointState loadCheckpoint(const std::string& path, UNet& model, torch::optim::Optimizer* optimizer,
+                               GradScaler* scaler = nullptr);
 
 }  // namespace seg

@@ -53,8 +53,9 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
   torch::manual_seed(config.train.seed);
   if (config.train.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
   const torch::Device device = resolveDevice(config.train.device);
-  if (config.amp.enabled && config.amp.dtype == "float16") {
-    throw InputError("amp.dtype: float16 needs a GradScaler, which is not implemented yet; use bfloat16");
+  const bool float16 = config.amp.enabled && config.amp.dtype == "float16";
+  if (float16 && !device.is_cuda()) {
+    throw InputError("amp.dtype: float16 autocast needs a CUDA device (train.device resolved to cpu); use bfloat16 on CPU");
   }
 
   const DatasetManifest manifest = loadDataset(config.data.root);
@@ -119,6 +120,9 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
   options.inChannels = inChannels;
   options.deepSupervision = config.model.deep_supervision;
   options.configYaml = job.configYaml;
+  options.stopRequested = job.stopRequested;
+  // float16 has too little range for raw gradients: scale the loss (torch.amp defaults).
+  options.scaler.enabled = float16;
 
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();

@@ -1,6 +1,7 @@
 #pragma once
 // A whole training run from a resolved config: dataset, split, cached cases,
 // samplers, model, loss, optimiser, trainer. segtrain's main calls this.
+#include <atomic>
 #include <string>
 
 #include "config/TrainConfig.h"
@@ -11,6 +12,7 @@ namespace seg {
 struct TrainJobOptions {
   bool resume = false;     // continue <output.dir>/checkpoint_latest.pt
   std::string configYaml;  // resolved config text, stored in the run dir and checkpoints
+  const std::atomic<bool>* stopRequested = nullptr;  // set by the app's signal handler
 };
 
 TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& options);

@@ -12,6 +12,7 @@
 #include "core/Log.h"
 #include "core/TorchCompat.h"
 #include "data/BatchLoader.h"
+#include "losses/DeepSupervisionLoss.h"
 
 namespace seg {
 
@@ -26,7 +27,8 @@ Trainer::Trainer(UNet model, LossFn loss, std::unique_ptr<torch::optim::Optimize
       schedule_(std::move(schedule)),
       trainSampler_(std::move(trainSampler)),
       valSampler_(std::move(valSampler)),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      scaler_(options_.scaler) {
   state_.inChannels = options_.inChannels;
   state_.numClasses = options_.numClasses;
   state_.configYaml = options_.configYaml;
@@ -34,7 +36,7 @@ Trainer::Trainer(UNet model, LossFn loss, std::unique_ptr<torch::optim::Optimize
 }
 
 void Trainer::resumeFrom(const std::string& checkpointPath) {
-  const auto restored = loadCheckpoint(checkpointPath, model_, optimizer_.get());
+  const auto restored = loadCheckpoint(checkpointPath, model_, optimizer_.get(), &scaler_);
   state_.epoch = restored.epoch;
   state_.iteration = restored.iteration;
   state_.emaDice = restored.emaDice;
@@ -44,7 +46,8 @@ void Trainer::resumeFrom(const std::string& checkpointPath) {
 }
 
 void Trainer::save(const std::string& name) {
-  saveCheckpoint((fs::path(options_.outputDir) / name).string(), model_, optimizer_.get(), state_);
+  saveCheckpoint((fs::path(options_.outputDir) / name).string(), model_, optimizer_.get(), state_,
+                 scaler_.enabled() ? &scaler_ : nullptr);
   lastSave_ = std::chrono::steady_clock::now();
 }
 
@@ -66,19 +69,31 @@ double Trainer::trainEpoch(BatchLoader& loader) {
     torch::Tensor loss;
     {
       compat::AutocastGuard autocast(deviceType, options_.ampEnabled, options_.ampDtype);
-      auto logits = model_->forward(images);
-      loss = loss_(logits, labels);
+      loss = options_.deepSupervision ? deepSupervisionLoss(model_->forwardAll(images), labels, loss_)
+                                      : loss_(model_->forward(images), labels);
     }
     const double value = loss.item<double>();
-    if (!std::isfinite(value)) {
+    if (!std::isfinite(value) && !scaler_.enabled()) {
       throw InternalError("training loss became " + std::to_string(value) + " at iteration " +
                           std::to_string(state_.iteration) + " (lower train.optimizer.lr?)");
     }
-    loss.backward();
-    if (options_.gradClip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradClip);
-    optimizer_->step();
+    // torch.amp order: scaled backward, unscale, clip the true gradients, then a step
+    // that the scaler skips when any gradient is inf/NaN.
+    scaler_.scale(loss).backward();
+    const auto parameters = model_->parameters();
+    scaler_.unscale(parameters);
+    if (options_.gradClip > 0) torch::nn::utils::clip_grad_norm_(parameters, options_.gradClip);
+    if (!scaler_.stepAndUpdate(*optimizer_)) {
+      log->warn("iteration {}: non-finite gradients, step skipped (loss scale now {})", state_.iteration,
+                scaler_.currentScale());
+    }
     ++state_.iteration;
-    lossSum += value;
+    if (std::isfinite(value)) lossSum += value;
+    if (stopNow()) {
+      save("checkpoint_latest.pt");
+      log->warn("stop requested: checkpoint written at iteration {}; continue with --resume", state_.iteration);
+      return lossSum / static_cast<double>(std::max<int64_t>(1, it + 1 - first));
+    }
     const double minutes =
         std::chrono::duration<double, std::ratio<60>>(std::chrono::steady_clock::now() - lastSave_).count();
     if (minutes >= options_.checkpointEveryMinutes && it + 1 < options_.iterationsPerEpoch) {
@@ -149,6 +164,11 @@ TrainSummary Trainer::run() {
   while (state_.epoch < options_.epochs) {
     const auto start = std::chrono::steady_clock::now();
     const double trainLoss = trainEpoch(loader);
+    if (stopNow()) {
+      summary.stopped = true;
+      summary.lastTrainLoss = trainLoss;
+      break;
+    }
     ++state_.epoch;
     std::vector<double> valDice;
     if (options_.valEvery > 0 && valSampler_ && state_.epoch % options_.valEvery == 0) {
@@ -174,7 +194,8 @@ TrainSummary Trainer::run() {
     if (improved) save("checkpoint_best.pt");
     summary.lastTrainLoss = trainLoss;
   }
-  save("checkpoint_final.pt");
+  if (!summary.stopped) save("checkpoint_final.pt");
+  summary.skippedSteps = scaler_.skippedSteps();
   summary.epochs = state_.epoch;
   summary.iterations = state_.iteration;
   summary.bestEmaDice = state_.bestEmaDice;

@@ -3,6 +3,7 @@
 // optimiser, schedule, samplers) and reads no config itself.
 #include <torch/optim/optimizer.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "data/PatchSampler.h"
 #include "models/UNet.h"
 #include "train/Checkpoint.h"
+#include "train/GradScaler.h"
 #include "train/LrSchedule.h"
 
 namespace seg {
@@ -32,7 +34,15 @@ struct TrainerOptions {
   c10::ScalarType ampDtype = c10::ScalarType::BFloat16;
   int64_t numClasses = 2;
   int64_t inChannels = 1;
+  // Train on UNet::forwardAll with nnU-Net's level weights (losses/DeepSupervisionLoss.h);
+  // validation always uses the full-resolution output.
+  bool deepSupervision = false;
   std::string configYaml;        // stored in every checkpoint
+  // Loss scaling (float16 autocast); disabled by default.
+  GradScalerOptions scaler{65536.0, 2.0, 0.5, 2000, false};
+  // Set from a signal handler (preemption): the trainer writes checkpoint_latest.pt
+  // after the current iteration and returns with `stopped` set.
+  const std::atomic<bool>* stopRequested = nullptr;
 };
 
 struct TrainSummary {
@@ -40,6 +50,8 @@ struct TrainSummary {
   int64_t iterations = 0;
   double lastTrainLoss = 0.0;
   double bestEmaDice = -1.0;
+  int64_t skippedSteps = 0;   // optimiser steps skipped for non-finite gradients
+  bool stopped = false;       // a stop was requested before the last epoch finished
 };
 
 class Trainer {
@@ -67,7 +79,10 @@ class Trainer {
   std::shared_ptr<const PatchSampler> trainSampler_;
   std::shared_ptr<const PatchSampler> valSampler_;
   TrainerOptions options_;
+  bool stopNow() const { return options_.stopRequested && options_.stopRequested->load(); }
+
   CheckpointState state_;
+  GradScaler scaler_;
   std::chrono::steady_clock::time_point lastSave_;
 };
 

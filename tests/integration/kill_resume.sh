@@ -56,5 +56,19 @@ for trial in $(seq 1 "$TRIALS"); do
     || fail "trial $trial ($kills kills): resumed weights differ from the uninterrupted run"
   echo "trial $trial: $kills kills, resumed weights bitwise equal"
 done
+# Preemption notice (Slurm --signal=USR1@90): checkpoint after the current iteration,
+# exit 128+10, no final checkpoint; the resumed run matches the uninterrupted one.
+rm -rf sig
+"$BIN/segtrain" --config k.yaml --set output.checkpoint_every_minutes=30 --output sig --log-level error 2>sig.txt & pid=$!
+for _ in $(seq 1 400); do [[ -f sig/train.log ]] && grep -q "model: U-Net" sig/train.log && break; sleep 0.02; done
+
+kill -USR1 "$pid"; wait "$pid"; rc=$?
+[[ $rc -eq 138 ]] || fail "SIGUSR1: exit $rc, expected 138; $(cat sig.txt)"
+[[ -f sig/checkpoint_latest.pt && ! -f sig/checkpoint_final.pt ]] || fail "SIGUSR1: expected only checkpoint_latest.pt"
+grep -q "stop requested" sig/train.log || fail "SIGUSR1: log does not say the stop was requested"
+"$BIN/segtrain" --config k.yaml --set output.checkpoint_every_minutes=30 --output sig --resume --log-level error || fail "resume after USR1"
+/usr/bin/python3 "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt sig/checkpoint_final.pt \
+  || fail "resumed-after-signal weights differ from the uninterrupted run"
+
 (( totalResumes > 0 )) || fail "no kill landed after a checkpoint: the resume path was never exercised"
 echo "kill_resume: ok ($totalResumes resumes)"
