@@ -123,6 +123,8 @@ void readData(YamlReader r, DataConfig& c) {
   r.read("split_seed", c.split_seed);
   r.read("patch_size", c.patch_size, R::atLeast(8));
   r.read("foreground_fraction", c.foreground_fraction, R::closed(0, 1));
+  r.choice("foreground_sampling", c.foreground_sampling, {"class_voxel", "lesion_uniform"});
+  r.read("augment", c.augment);
   r.choice("normalization", c.normalization, {"zscore", "none"});
   r.read("num_workers", c.num_workers, R::closed(0, 64));
   r.read("queue_depth", c.queue_depth, R::atLeast(1));
@@ -136,6 +138,37 @@ void readModel(YamlReader r, ModelConfig& c) {
   r.choice("norm", c.norm, {"instance", "batch", "group"});
   r.choice("activation", c.activation, {"leaky_relu", "relu"});
   r.read("dropout", c.dropout, R::closedOpen(0, 1));
+  r.read("kernel_sizes", c.kernel_sizes, R::atLeast(1));
+  r.read("strides", c.strides, R::atLeast(1));
+  const std::size_t stages = c.features.size();
+  if (!c.kernel_sizes.empty()) {
+    if (c.kernel_sizes.size() != stages) {
+      r.fail("kernel_sizes", "has " + std::to_string(c.kernel_sizes.size()) + " entries but model.features has " +
+                                 std::to_string(stages) + " stages (one [x, y, z] per stage, or leave it empty)");
+    }
+    for (std::size_t i = 0; i < stages; ++i)
+      for (int64_t k : c.kernel_sizes[i])
+        if (k % 2 == 0) r.failElement("kernel_sizes", i, "kernel sizes must be odd, got " + std::to_string(k));
+  }
+  if (!c.strides.empty()) {
+    if (c.strides.size() != stages) {
+      r.fail("strides", "has " + std::to_string(c.strides.size()) + " entries but model.features has " +
+                            std::to_string(stages) + " stages (one [x, y, z] per stage, or leave it empty)");
+    }
+    if (c.strides[0] != std::array<int64_t, 3>{1, 1, 1}) {
+      r.failElement("strides", 0, "the first stage must have stride [1, 1, 1] (it works at input resolution)");
+    }
+  }
+  r.read("deep_supervision", c.deep_supervision);
+  r.read("checkpointing", c.checkpointing);
+  if (c.checkpointing && c.dropout > 0) {
+    r.fail("checkpointing", "cannot be combined with model.dropout > 0 (the recomputed stage would draw another "
+                            "dropout mask)");
+  }
+  if (c.checkpointing && c.norm == "batch") {
+    r.fail("checkpointing", "cannot be combined with model.norm batch (the recompute would update the running "
+                            "statistics twice); use instance or group");
+  }
   r.finish();
 }
 

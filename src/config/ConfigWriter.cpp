@@ -68,6 +68,15 @@ std::string yamlList(const T& values) {
   return s + "]";
 }
 
+std::string yamlNestedList(const std::vector<std::array<int64_t, 3>>& values) {
+  std::string s = "[";
+  for (const auto& v : values) {
+    if (s.size() > 1) s += ", ";
+    s += yamlList(v);
+  }
+  return s + "]";
+}
+
 // Writes "key: value" lines at one indentation level.
 class Block {
  public:
@@ -109,6 +118,8 @@ std::string toYaml(const TrainConfig& c) {
   b.integer("split_seed", c.data.split_seed);
   b.put("patch_size", yamlList(c.data.patch_size));
   b.num("foreground_fraction", c.data.foreground_fraction);
+  b.str("foreground_sampling", c.data.foreground_sampling);
+  b.flag("augment", c.data.augment);
   b.str("normalization", c.data.normalization);
   b.integer("num_workers", c.data.num_workers);
   b.integer("queue_depth", c.data.queue_depth);
@@ -120,6 +131,10 @@ std::string toYaml(const TrainConfig& c) {
   b.str("norm", c.model.norm);
   b.str("activation", c.model.activation);
   b.num("dropout", c.model.dropout);
+  b.put("kernel_sizes", yamlNestedList(c.model.kernel_sizes));
+  b.put("strides", yamlNestedList(c.model.strides));
+  b.flag("deep_supervision", c.model.deep_supervision);
+  b.flag("checkpointing", c.model.checkpointing);
 
   top.section("loss");
   b.str("name", c.loss.name);

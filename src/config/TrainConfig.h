@@ -19,6 +19,8 @@ struct DataConfig {
   uint64_t split_seed = 12345;      // seed of the case shuffle before splitting
   std::array<int64_t, 3> patch_size{64, 64, 64};  // x, y, z voxels
   double foreground_fraction = 0.33;  // share of patches forced to contain foreground
+  std::string foreground_sampling = "class_voxel";  // class_voxel | lesion_uniform
+  bool augment = true;              // nnU-Net's default augmentations (docs/data.md)
   std::string normalization = "zscore";  // zscore | none
   int num_workers = 2;              // loader threads
   int queue_depth = 4;              // batches buffered ahead of the trainer
@@ -31,6 +33,11 @@ struct ModelConfig {
   std::string norm = "instance";         // instance | batch | group
   std::string activation = "leaky_relu";  // leaky_relu | relu
   double dropout = 0.0;
+  // Per stage, x, y, z like data.patch_size (the factory reverses to tensor z, y, x).
+  std::vector<std::array<int64_t, 3>> kernel_sizes;  // empty = 3 everywhere
+  std::vector<std::array<int64_t, 3>> strides;       // empty = [1,1,1] then [2,2,2]
+  bool deep_supervision = false;  // nnU-Net-weighted loss over all decoder levels
+  bool checkpointing = false;     // recompute stages in backward (less memory)
 };
 
 struct LossConfig {

@@ -76,6 +76,10 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
   samplerOptions.batchSize = config.train.batch_size;
   samplerOptions.foregroundFraction = config.data.foreground_fraction;
   samplerOptions.seed = config.train.seed;
+  samplerOptions.augment.enabled = config.data.augment;
+  samplerOptions.foregroundSampling = config.data.foreground_sampling == "lesion_uniform"
+                                          ? ForegroundSampling::LesionUniform
+                                          : ForegroundSampling::ClassVoxel;
   auto trainSampler = std::make_shared<const PatchSampler>(trainCases, samplerOptions);
 
   std::shared_ptr<const PatchSampler> valSampler;

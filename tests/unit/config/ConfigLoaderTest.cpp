@@ -39,6 +39,8 @@ void expectSameConfig(const TrainConfig& a, const TrainConfig& b) {
   EXPECT_EQ(a.data.normalization, b.data.normalization);
   EXPECT_EQ(a.data.num_workers, b.data.num_workers);
   EXPECT_EQ(a.data.queue_depth, b.data.queue_depth);
+  EXPECT_EQ(a.data.foreground_sampling, b.data.foreground_sampling);
+  EXPECT_EQ(a.data.augment, b.data.augment);
 
   EXPECT_EQ(a.model.name, b.model.name);
   EXPECT_EQ(a.model.features, b.model.features);
@@ -46,6 +48,10 @@ void expectSameConfig(const TrainConfig& a, const TrainConfig& b) {
   EXPECT_EQ(a.model.norm, b.model.norm);
   EXPECT_EQ(a.model.activation, b.model.activation);
   EXPECT_EQ(a.model.dropout, b.model.dropout);
+  EXPECT_EQ(a.model.kernel_sizes, b.model.kernel_sizes);
+  EXPECT_EQ(a.model.strides, b.model.strides);
+  EXPECT_EQ(a.model.deep_supervision, b.model.deep_supervision);
+  EXPECT_EQ(a.model.checkpointing, b.model.checkpointing);
 
   EXPECT_EQ(a.loss.name, b.loss.name);
   EXPECT_EQ(a.loss.include_background, b.loss.include_background);
@@ -114,11 +120,16 @@ TrainConfig everyFieldChanged() {
   c.data.normalization = "none";
   c.data.num_workers = 7;
   c.data.queue_depth = 9;
+  c.data.foreground_sampling = "lesion_uniform";
+  c.data.augment = false;
   c.model.features = {8, 16};
   c.model.convs_per_stage = 3;
   c.model.norm = "group";
   c.model.activation = "relu";
   c.model.dropout = 0.25;
+  c.model.kernel_sizes = {{3, 3, 1}, {3, 3, 3}};
+  c.model.strides = {{1, 1, 1}, {2, 2, 1}};
+  c.model.deep_supervision = true;
   c.loss.name = "gdl";
   c.loss.include_background = false;
   c.loss.activation = "sigmoid";
@@ -257,7 +268,7 @@ const ErrorCase kErrorCases[] = {
     // Unknown and repeated keys.
     {"unknown_key", withRoot("model:\n  featurs: [8]\n"), {},
      "x.yaml:4:3: model.featurs: unknown key (known keys: name, features, convs_per_stage, norm, "
-     "activation, dropout)"},
+     "activation, dropout, kernel_sizes, strides, deep_supervision, checkpointing)"},
     {"unknown_nested_key", withRoot("train:\n  scheduler:\n    power: 2\n"), {},
      "x.yaml:5:5: train.scheduler.power: unknown key (known keys: name, exponent, "
      "warmup_iterations, min_lr)"},
@@ -276,7 +287,7 @@ const ErrorCase kErrorCases[] = {
     {"missing_root_empty_file", "", {}, "x.yaml: data.root: required key is missing"},
     {"misspelt_root", "data:\n  rot: x\n", {},
      "x.yaml:2:3: data.rot: unknown key (known keys: root, fold, num_folds, split_seed, "
-     "patch_size, foreground_fraction, normalization, num_workers, queue_depth)"},
+     "patch_size, foreground_fraction, foreground_sampling, augment, normalization, num_workers, queue_depth)"},
     {"empty_root", "data:\n  root: ''\n", {}, "x.yaml:2:3: data.root: must not be empty"},
     // Conflicting options.
     {"amp_float16_on_cpu", withRoot("amp:\n  enabled: true\n  dtype: float16\n"), {},
@@ -288,7 +299,7 @@ const ErrorCase kErrorCases[] = {
      "--set data.patch_size=[32,4,32]: data.patch_size[1]: must be >= 8, got 4"},
     {"override_unknown_key", kMinimal, {"model.featurs=[8]"},
      "--set model.featurs=[8]: model.featurs: unknown key (known keys: name, features, "
-     "convs_per_stage, norm, activation, dropout)"},
+     "convs_per_stage, norm, activation, dropout, kernel_sizes, strides, deep_supervision, checkpointing)"},
     {"override_unknown_section", kMinimal, {"foo.bar=1"},
      "--set foo.bar=1: foo: unknown key (known keys: data, model, loss, train, amp, dist, eval, "
      "output)"},
@@ -454,6 +465,37 @@ TEST(ConfigLoaderTest, ToYamlRoundTripsDefaults) {
   EXPECT_NE(text.find("    betas: [0.9, 0.999]\n"), std::string::npos);
   EXPECT_NE(text.find("  smooth_nr: 1.0e-05\n"), std::string::npos);
   expectSameConfig(parseTrainConfig(text, "resolved.yaml"), original);
+}
+
+TEST(ConfigLoaderTest, ReadsPerStageStridesAndKernelsInXYZ) {
+  const TrainConfig c = parseTrainConfig(
+      "data: {root: d}\nmodel:\n  features: [8, 16, 32]\n  strides: [[1, 1, 1], [2, 2, 1], [2, 2, 2]]\n"
+      "  kernel_sizes: [[3, 3, 1], [3, 3, 3], [3, 3, 3]]\n  deep_supervision: true\n  checkpointing: true\n",
+      "x.yaml");
+  EXPECT_EQ(c.model.strides, (std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {2, 2, 1}, {2, 2, 2}}));
+  EXPECT_EQ(c.model.kernel_sizes[0], (std::array<int64_t, 3>{3, 3, 1}));
+  EXPECT_TRUE(c.model.deep_supervision);
+  EXPECT_TRUE(c.model.checkpointing);
+  const TrainConfig back = parseTrainConfig(toYaml(c), "resolved.yaml");
+  EXPECT_EQ(back.model.strides, c.model.strides);
+  EXPECT_TRUE(back.model.checkpointing);
+}
+
+TEST(ConfigLoaderTest, BadStridesAndKernelsNameTheKey) {
+  const std::string head = "data: {root: d}\nmodel:\n  features: [8, 16]\n";
+  EXPECT_EQ(parseError(head + "  strides: [[1, 1, 1]]\n"),
+            "x.yaml:4:3: model.strides: has 1 entries but model.features has 2 stages (one [x, y, z] per stage, or "
+            "leave it empty)");
+  EXPECT_EQ(parseError(head + "  strides: [[1, 1, 1], [2, 0, 2]]\n"), "x.yaml:4:28: model.strides[1][1]: must be >= 1, got 0");
+  EXPECT_EQ(parseError(head + "  strides: [[1, 1, 1], [2, 2]]\n"),
+            "x.yaml:4:24: model.strides[1]: expected a list of 3 integers [x, y, z]");
+  EXPECT_EQ(parseError(head + "  strides: [[2, 2, 2], [2, 2, 2]]\n"),
+            "x.yaml:4:13: model.strides[0]: the first stage must have stride [1, 1, 1] (it works at input resolution)");
+  EXPECT_EQ(parseError(head + "  kernel_sizes: [[3, 3, 3], [3, 2, 3]]\n"),
+            "x.yaml:4:29: model.kernel_sizes[1]: kernel sizes must be odd, got 2");
+  EXPECT_EQ(parseError(head + "  dropout: 0.1\n  checkpointing: true\n"),
+            "x.yaml:5:3: model.checkpointing: cannot be combined with model.dropout > 0 (the recomputed stage would "
+            "draw another dropout mask)");
 }
 
 }  // namespace
