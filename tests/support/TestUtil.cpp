@@ -1,5 +1,7 @@
 #include "support/TestUtil.h"
 
+#include "core/Error.h"
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -31,6 +33,15 @@ LabelVolume makeLabels(int64_t x, int64_t y, int64_t z, double spacing) {
   v.geometry.spacing = {spacing, spacing, spacing};
   v.data.assign(static_cast<size_t>(x * y * z), 0);
   return v;
+}
+
+std::string errorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "<no InputError>";
 }
 
 void writeText(const std::string& path, const std::string& text) {

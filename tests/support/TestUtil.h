@@ -2,6 +2,7 @@
 // Shared test helpers: temp directories, tensor comparison, tiny synthetic images.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
 #include "core/Image.h"
@@ -28,6 +29,9 @@ LabelVolume makeLabels(int64_t x, int64_t y, int64_t z, double spacing = 1.0);
 inline int64_t at(const ImageGeometry& g, int64_t x, int64_t y, int64_t z) {
   return (z * g.size[1] + y) * g.size[0] + x;
 }
+
+// The message of the InputError `f` throws, or "<no InputError>".
+std::string errorOf(const std::function<void()>& f);
 
 // Writes `text` to `path` (creating it).
 void writeText(const std::string& path, const std::string& text);

@@ -24,14 +24,7 @@ void touch(const TempDir& dir, const std::string& rel) {
   test::writeText(dir.file(rel), "");
 }
 
-std::string errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "<no InputError>";
-}
+using test::errorOf;
 
 void nnunetJson(const TempDir& dir, int numTraining) {
   test::writeText(dir.file("dataset.json"), R"({

@@ -63,14 +63,7 @@ void expectGeometryNear(const ImageGeometry& a, const ImageGeometry& b) {
   EXPECT_TRUE(a.sameGrid(b));
 }
 
-std::string errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "<no InputError>";
-}
+using test::errorOf;
 
 // Writes raw bytes, gzip-compressed when the name ends in .gz.
 void writeBytes(const std::string& path, const std::vector<unsigned char>& bytes) {

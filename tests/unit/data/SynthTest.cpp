@@ -30,14 +30,7 @@ SynthOptions smallOptions() {
   return o;
 }
 
-std::string errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "<no InputError>";
-}
+using test::errorOf;
 
 // Sizes of the 26-connected foreground components.
 std::vector<int64_t> componentSizes(const LabelVolume& l) {
