@@ -1,6 +1,7 @@
 // segtrain: train a 3D U-Net from a YAML config.
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -8,6 +9,7 @@
 #include "config/ConfigLoader.h"
 #include "core/Error.h"
 #include "core/Log.h"
+#include "train/Export.h"
 #include "train/TrainJob.h"
 
 namespace {
@@ -18,6 +20,8 @@ std::atomic<bool> stopRequested{false};
 volatile std::sig_atomic_t stopSignal = 0;
 
 void onStopSignal(int signal) {
+  // A second signal means "now": leave without a checkpoint (the previous one stays intact).
+  if (stopRequested.load()) std::_Exit(128 + signal);
   stopSignal = signal;
   stopRequested.store(true);
 }
@@ -40,7 +44,19 @@ int main(int argc, char** argv) {
   cli.add_flag("--print-config", printConfig, "Print the resolved config (all defaults filled) and exit");
   cli.add_option("--log-level", logLevel, "Console log level: trace, debug, info, warn, error (default: output.log_level)");
   seg::app::addVersionFlag(cli, "segtrain");
+  auto* exportCmd = cli.add_subcommand("export", "Write a checkpoint's weights as a dict Python's torch.load reads");
+  std::string exportCheckpoint, exportOut;
+  exportCmd->add_option("--checkpoint", exportCheckpoint, "Checkpoint written by segtrain")->required();
+  exportCmd->add_option("--out", exportOut, "Output file (e.g. weights.pt)")->required();
   if (const int rc = seg::app::parseCommandLine(cli, argc, argv); rc >= 0) return rc;
+
+  if (exportCmd->parsed()) {
+    return seg::app::runTool("segtrain", [&]() -> int {
+      seg::exportWeights(exportCheckpoint, exportOut);
+      std::cout << "wrote " << exportOut << "\n";
+      return 0;
+    });
+  }
 
   return seg::app::runTool("segtrain", [&]() -> int {
     if (!outputDir.empty()) {

@@ -2,10 +2,13 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "config/ConfigDiff.h"
+#include "config/ConfigLoader.h"
 #include "core/Error.h"
 #include "core/Log.h"
 #include "data/CaseLoader.h"
@@ -43,6 +46,25 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
   if (!job.resume && fs::exists(latest)) {
     throw InputError("output directory '" + outDir.string() +
                      "' already holds a run: pass --resume to continue it or choose another output.dir");
+  }
+  if (job.resume) {
+    // A resumed run must be the same run: only the length of training and
+    // operational keys (logging, loader threads, checkpoint interval) may change.
+    static const std::vector<std::string> mayChange = {
+        "train.epochs", "output.log_level", "output.checkpoint_every_minutes", "data.num_workers",
+        "data.queue_depth", "output.dir"};
+    const CheckpointState stored = readCheckpointState(latest.string());
+    const TrainConfig previous = parseTrainConfig(stored.configYaml, latest.string() + " (stored config)");
+    std::string refused;
+    for (const auto& change : configDifferences(previous, config)) {
+      if (std::find(mayChange.begin(), mayChange.end(), change.key) != mayChange.end()) continue;
+      refused += "\n  " + change.key + ": " + change.before + " -> " + change.after;
+    }
+    if (!refused.empty()) {
+      throw InputError("--resume: the config differs from the run in '" + outDir.string() +
+                       "' in keys that would change the run (only train.epochs and logging/loader keys may "
+                       "change):" + refused);
+    }
   }
   std::error_code ec;
   fs::create_directories(outDir, ec);

@@ -44,6 +44,8 @@ diff <(grep -v "^#" run/config.yaml) <(grep -v "^#" reprinted.yaml) >/dev/null |
 "$BIN/segtrain" --config tiny.yaml --log-level warn 2> err.txt; rc=$?
 [[ $rc -eq 2 ]] || fail "second run into a used output dir exited $rc, expected 2"
 grep -q -- "--resume" err.txt || fail "message should suggest --resume: $(cat err.txt)"
+"$BIN/segtrain" --config tiny.yaml --set train.optimizer.lr=0.5 --resume --log-level warn 2> err.txt; rc=$?
+[[ $rc -eq 2 ]] && grep -q "train.optimizer.lr: 0.01 -> 0.5" err.txt || fail "resume with a changed lr: rc $rc, $(cat err.txt)"
 "$BIN/segtrain" --config tiny.yaml --set train.epochs=3 --resume --log-level warn || fail "resume"
 [[ $(wc -l < run/metrics.csv) -eq 4 ]] || fail "resume should add exactly one epoch"
 
@@ -51,7 +53,13 @@ grep -q -- "--resume" err.txt || fail "message should suggest --resume: $(cat er
 "$BIN/segeval" --checkpoint run/checkpoint_final.pt --images data/imagesTs --labels data/labelsTs \
   --output eval > eval.txt || fail "segeval exited $?"
 grep -q "Lesion detection by size" eval.txt || fail "size-bin table missing"
-for f in per_case.csv lesions.csv size_bins.csv summary.json; do [[ -s eval/$f ]] || fail "eval/$f missing"; done
+for f in cases.csv lesions.csv size_bins.csv metrics.json report.html; do [[ -s eval/$f ]] || fail "eval/$f missing"; done
+head -1 eval/cases.csv | grep -q "^case,class,dice,iou,hd95,assd,ref_voxels,pred_voxels,ref_lesions,detected_lesions,fp_lesions" \
+  || fail "cases.csv header: $(head -1 eval/cases.csv)"
+head -1 eval/lesions.csv | grep -q "^case,class,lesion,voxels,volume_mm3,size_bin,detected,dice" \
+  || fail "lesions.csv header: $(head -1 eval/lesions.csv)"
+grep -q '"empty_rule": "nan"' eval/metrics.json || fail "metrics.json does not state the empty rule"
+grep -q "data:image/png;base64" eval/report.html || fail "report.html has no embedded overlay"
 for img in data/imagesTs/*_0000.nii.gz; do
   id=$(basename "$img" _0000.nii.gz)
   pred=eval/predictions/$id.nii.gz
@@ -64,6 +72,30 @@ done
 # Metrics-only mode on the written predictions gives the same per-case table.
 "$BIN/segeval" --predictions eval/predictions --labels data/labelsTs --output eval2 > eval2.txt || fail "metrics-only"
 diff <(grep -E '^case_' eval.txt) <(grep -E '^case_' eval2.txt) || fail "metrics-only Dice differs from model mode"
+diff eval/cases.csv eval2/cases.csv || fail "metrics-only cases.csv differs from model mode"
+
+# The BraTS preset and IoU matching state themselves in the report.
+"$BIN/segeval" --predictions eval/predictions --labels data/labelsTs --output eval3 --preset brats2023 > eval3.txt || fail "preset"
+grep -q "preset brats2023" eval3.txt && grep -q '"preset": "brats2023"' eval3/metrics.json && grep -q '"empty_rule": "one"' eval3/metrics.json \
+  || fail "brats2023 preset not reported"
+"$BIN/segeval" --predictions eval/predictions --labels data/labelsTs --output eval4 --match iou:0.5 --no-distances > /dev/null || fail "iou match"
+grep -q '"match_rule": "iou>=0.5"' eval4/metrics.json || fail "iou match rule not reported"
+"$BIN/segeval" --predictions eval/predictions --labels data/labelsTs --output eval5 --match dice:1 2> err.txt; rc=$?
+[[ $rc -eq 2 ]] && grep -q "match rule" err.txt || fail "bad --match: rc $rc, $(cat err.txt)"
+
+# Export: a dict Python's torch.load reads, equal to the checkpoint's weights.
+"$BIN/segtrain" export --checkpoint run/checkpoint_final.pt --out weights.pt > /dev/null || fail "export"
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  /usr/bin/python3 - <<'PY' || fail "exported weights differ from the checkpoint"
+import torch
+exported = torch.load("weights.pt")
+ckpt = torch.jit.load("run/checkpoint_final.pt")
+tensors = dict(ckpt.named_parameters()); tensors.update(dict(ckpt.named_buffers()))
+model = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+assert isinstance(exported, dict) and exported.keys() == model.keys(), (sorted(exported), sorted(model))
+assert all(torch.equal(exported[k], model[k]) for k in model)
+PY
+fi
 
 # Bad checkpoint path: exit 2 naming it.
 "$BIN/segeval" --checkpoint nope.pt --images data/imagesTs --output e3 2> err.txt; rc=$?

@@ -1,0 +1,47 @@
+#include "train/Export.h"
+
+#include <torch/serialize.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "config/ConfigLoader.h"
+#include "core/Error.h"
+#include "train/Checkpoint.h"
+#include "train/Factories.h"
+
+namespace seg {
+
+void exportWeights(const std::string& checkpointPath, const std::string& outputPath) {
+  const CheckpointState state = readCheckpointState(checkpointPath);
+  const TrainConfig config = parseTrainConfig(state.configYaml, checkpointPath + " (stored config)");
+  UNet model(makeUNetOptions(config.model, state.inChannels, state.numClasses));
+  loadCheckpoint(checkpointPath, model, nullptr);
+
+  c10::Dict<std::string, torch::Tensor> weights;
+  for (const auto& item : model->named_parameters()) weights.insert(item.key(), item.value().detach().clone());
+  for (const auto& item : model->named_buffers()) weights.insert(item.key(), item.value().detach().clone());
+  // pickle_save writes the same zip format as Python's torch.save.
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(weights));
+
+  const std::string temp = outputPath + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) {
+      std::remove(temp.c_str());
+      throw InputError("cannot write '" + outputPath + "'");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, outputPath, ec);
+  if (ec) {
+    std::remove(temp.c_str());
+    throw InputError("cannot write '" + outputPath + "': " + ec.message());
+  }
+}
+
+}  // namespace seg
