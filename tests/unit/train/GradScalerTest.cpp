@@ -116,3 +116,38 @@ TEST(GradScalerTest, InvalidOptionsAreRejected) {
 
 }  // namespace
 }  // namespace seg
+
+#include "core/TorchCompat.h"
+#include "models/UNet.h"
+
+namespace seg {
+namespace {
+
+TEST(GradScalerTest, Bfloat16AutocastWithTheScalerEnabledStillTrains) {
+  // bf16 needs no scaler, but enabling it must be harmless: steps are taken and the
+  // loss goes down on a fixed batch.
+  torch::manual_seed(4);
+  UNet net(UNetOptions(1, 2).features({4, 8}));
+  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
+  GradScaler scaler;
+  const auto x = torch::randn({2, 1, 8, 8, 8});
+  const auto y = (x > 0.5).to(torch::kLong).squeeze(1);
+  double first = 0, last = 0;
+  for (int step = 0; step < 15; ++step) {
+    opt.zero_grad();
+    torch::Tensor loss;
+    {
+      compat::AutocastGuard autocast(c10::DeviceType::CPU, true, c10::ScalarType::BFloat16);
+      loss = torch::nn::functional::cross_entropy(net->forward(x).to(torch::kFloat32), y);
+    }
+    scaler.scale(loss).backward();
+    scaler.unscale(net->parameters());
+    EXPECT_TRUE(scaler.stepAndUpdate(opt));
+    (step == 0 ? first : last) = loss.item<double>();
+  }
+  EXPECT_LT(last, first);
+  EXPECT_EQ(scaler.skippedSteps(), 0);
+}
+
+}  // namespace
+}  // namespace seg
