@@ -11,6 +11,7 @@
 #include "config/ConfigLoader.h"
 #include "core/Error.h"
 #include "core/Log.h"
+#include "core/TorchCompat.h"
 #include "data/CaseLoader.h"
 #include "data/Dataset.h"
 #include "train/Factories.h"
@@ -75,6 +76,11 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
   torch::manual_seed(config.train.seed);
   if (config.train.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
   const torch::Device device = resolveDevice(config.train.device);
+  log->info("device {}; LibTorch {}, CUDA {}, cuDNN {}; {} intra-op threads", device.str(), compat::torchVersion(),
+            compat::cudaVersion().empty() ? "none" : compat::cudaVersion(),
+            compat::cudnnVersion().empty() ? "none" : compat::cudnnVersion(), torch::get_num_threads());
+  // cuDNN autotuning pays off for the fixed patch shape of training.
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   const bool float16 = config.amp.enabled && config.amp.dtype == "float16";
   if (float16 && !device.is_cuda()) {
     throw InputError("amp.dtype: float16 autocast needs a CUDA device (train.device resolved to cpu); use bfloat16 on CPU");

@@ -62,7 +62,9 @@ double Trainer::trainEpoch(BatchLoader& loader) {
     const double lr = learningRateAt(schedule_, state_.iteration);
     for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
 
+    const auto waitStart = std::chrono::steady_clock::now();
     Batch batch = loader.next();
+    loaderWaitSeconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - waitStart).count();
     auto images = batch.images.to(options_.device, /*non_blocking=*/true);
     auto labels = batch.labels.to(options_.device, /*non_blocking=*/true);
     optimizer_->zero_grad();
@@ -142,7 +144,7 @@ void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice
   if (fresh) {
     out << "epoch,iteration,lr,train_loss";
     for (int64_t c = 1; c < options_.numClasses; ++c) out << ",val_dice_" << c;
-    out << ",ema_dice,seconds\n";
+    out << ",ema_dice,seconds,loader_wait_s,skipped_steps\n";
   }
   out << state_.epoch << "," << state_.iteration << "," << learningRateAt(schedule_, state_.iteration) << ","
       << trainLoss;
@@ -150,7 +152,9 @@ void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice
     out << ",";
     if (!valDice.empty() && !std::isnan(valDice[c - 1])) out << valDice[c - 1];
   }
-  out << "," << (state_.emaDice >= 0 ? std::to_string(state_.emaDice) : std::string()) << "," << seconds << "\n";
+  out << "," << (state_.emaDice >= 0 ? std::to_string(state_.emaDice) : std::string()) << "," << seconds << ","
+      << loaderWaitSeconds_ << "," << scaler_.skippedSteps() << "\n";
+  loaderWaitSeconds_ = 0.0;
 }
 
 TrainSummary Trainer::run() {

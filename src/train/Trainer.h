@@ -83,6 +83,7 @@ class Trainer {
 
   CheckpointState state_;
   GradScaler scaler_;
+  double loaderWaitSeconds_ = 0.0;  // time the loop waited for batches this epoch
   std::chrono::steady_clock::time_point lastSave_;
 };
 
