@@ -55,7 +55,7 @@ def dice(logits, labels, o):
     if o["jaccard"]:
         den = 2.0 * (den - tp)
     f = 1.0 - (2.0 * tp + 1e-5) / (den + 1e-5)
-    if o["weights"]:
+    if o["weights"] and f.shape[-1] != 1:  # MONAI ignores the weight of a single class
         w = torch.tensor(o["weights"])
         if not o["bg"] and logits.shape[1] > 1 and o["name"] == "dice_ce":
             w = w[1:]
@@ -66,7 +66,9 @@ def dice(logits, labels, o):
 def ce(logits, labels, o):
     x = logits.double()
     if x.shape[1] == 1:
-        return F.binary_cross_entropy_with_logits(x, labels.double())
+        # MONAI DiceCELoss: the weight becomes BCEWithLogitsLoss's pos_weight.
+        pw = torch.tensor(o["weights"]) if o["weights"] else None
+        return F.binary_cross_entropy_with_logits(x, labels.double(), pos_weight=pw)
     w = torch.tensor(o["weights"]) if o["weights"] else None
     return F.cross_entropy(x, labels[:, 0].long(), weight=w)
 
@@ -126,6 +128,11 @@ CASES = [
     ("DiceCEWeightsNoBackground", 2, 3, (4, 5, 6), -1,
      dict(name="dice_ce", bg=False, weights=[0.5, 1.0, 2.0], ld=0.7, lc=1.3)),
     ("DiceCEOneChannel", 2, 1, (4, 5, 6), -1, dict(name="dice_ce", act="sigmoid")),
+    ("DiceCEOneChannelPosWeight", 2, 1, (4, 5, 6), -1,
+     dict(name="dice_ce", act="sigmoid", weights=[0.5])),
+    ("DiceCESigmoidMultiLabelBatch", 2, 3, (4, 5, 6), 1,
+     dict(name="dice_ce", act="sigmoid", batch=True, squared=True)),
+    ("DiceJaccardNoBackgroundBatch", 2, 4, (3, 4, 5), 2, dict(bg=False, jaccard=True, batch=True)),
     ("GdlSquareAbsentClass", 2, 3, (4, 5, 6), 2, dict(name="gdl")),
     ("GdlSimpleBatch", 2, 3, (4, 5, 6), 1, dict(name="gdl", w_type="simple", batch=True)),
     ("GdlUniform", 2, 3, (4, 5, 6), -1, dict(name="gdl", w_type="uniform")),

@@ -325,6 +325,26 @@ void YamlReader::read(const std::string& key, std::vector<int64_t>& out, const N
   out = std::move(values);
 }
 
+void YamlReader::read(const std::string& key, std::vector<std::array<int64_t, 3>>& out, const NumberRange& each) {
+  const Entry* e = find(key);
+  if (!e) return;
+  const auto items = sequence(key, *e, "a list of [x, y, z] lists");
+  std::vector<std::array<int64_t, 3>> values;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string path = childPath(key) + "[" + std::to_string(i) + "]";
+    if (!items[i].IsSequence() || items[i].size() != 3) {
+      failElement(key, i, "expected a list of 3 integers [x, y, z]");
+    }
+    std::array<int64_t, 3> v{};
+    for (std::size_t j = 0; j < 3; ++j) {
+      const YAML::Node item = items[i][j];
+      v[j] = readInt64(Item{*locator_, item, path + "[" + std::to_string(j) + "]", item.Mark()}, each);
+    }
+    values.push_back(v);
+  }
+  out = std::move(values);
+}
+
 void YamlReader::read(const std::string& key, std::vector<double>& out, const NumberRange& each,
                       std::size_t minCount) {
   const Entry* e = find(key);

@@ -87,6 +87,8 @@ class YamlReader {
             std::size_t minCount);
   void read(const std::string& key, std::vector<double>& out, const NumberRange& each,
             std::size_t minCount);
+  // A list of 3-integer lists ([[1, 1, 1], [2, 2, 1]]); errors name key[i][j].
+  void read(const std::string& key, std::vector<std::array<int64_t, 3>>& out, const NumberRange& each);
 
   // For checks that involve other keys: fails at `key`'s position (or the section's
   // when the key is absent).

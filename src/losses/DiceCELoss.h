@@ -2,8 +2,9 @@
 // lambda_dice * Dice + lambda_ce * CE, as MONAI 1.5's DiceCELoss: the CE term works on
 // the raw logits and all channels whatever include_background and the activation
 // say; softmax CE for C > 1 (class weights, PyTorch's weighted mean), BCE-with-logits
-// for one channel. Class weights cover all C classes; the Dice term gets weights[1:]
-// when it excludes the background (MONAI's dice_weight).
+// for one channel (the one class weight is BCE's pos_weight, as MONAI). Class weights
+// cover all C classes; the Dice term gets weights[1:] when it excludes the background
+// (MONAI's dice_weight).
 #include <torch/arg.h>
 
 #include "losses/DiceLoss.h"

@@ -7,11 +7,11 @@ namespace seg {
 DiceStatistics diceStatistics(const torch::Tensor& logits, const torch::Tensor& labels,
                               const DiceLossOptions& options) {
   TORCH_CHECK(logits.dim() >= 3, "DiceLoss: logits must be (B, C, spatial...), got ", logits.sizes());
-  TORCH_CHECK(labels.size(0) == logits.size(0) &&
+  TORCH_CHECK(labels.dim() == logits.dim() && labels.size(0) == logits.size(0) &&
                   labels.sizes().slice(2) == logits.sizes().slice(2),
               "DiceLoss: logits ", logits.sizes(), " and labels ", labels.sizes(), " differ in size");
   auto probs = activate(logits, options.activation());
-  auto target = prepareTarget(labels, logits.size(1), "DiceLoss");
+  auto target = prepareTarget(labels, logits.size(1), "DiceLoss").to(probs.scalar_type());
   // MONAI drops channel 0 after the activation, so the softmax still spans all classes.
   if (!options.include_background() && probs.size(1) > 1) {
     probs = probs.slice(1, 1);
@@ -25,10 +25,12 @@ torch::Tensor diceFromStatistics(const DiceStatistics& stats, const DiceLossOpti
   if (options.jaccard()) denominator = 2.0 * (denominator - stats.tp);
   auto f = 1.0 - (2.0 * stats.tp + options.smooth_nr()) / (denominator + options.smooth_dr());
   const auto& w = options.class_weights();
-  if (!w.empty()) {
+  // MONAI applies class weights only when the loss sees more than one class (after
+  // background exclusion); with one class the weight is ignored.
+  if (!w.empty() && f.size(-1) != 1) {
     const int64_t classes = f.size(-1);
-    TORCH_CHECK(static_cast<int64_t>(w.size()) == classes, "DiceLoss: ", w.size(),
-                " class weights given for ", classes, " classes");
+    TORCH_CHECK(static_cast<int64_t>(w.size()) == classes, "DiceLoss: ", w.size(), " class weights given for ",
+                classes, " classes (after background exclusion when include_background is false)");
     f = f * torch::tensor(w, f.options());
   }
   return applyReduction(f, options.reduction());

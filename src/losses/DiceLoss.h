@@ -22,6 +22,7 @@ struct DiceLossOptions {
   TORCH_ARG(double, smooth_nr) = 1e-5;
   TORCH_ARG(double, smooth_dr) = 1e-5;
   // Per-class weights over the classes the loss sees (after background exclusion).
+  // Ignored when the loss sees one class (MONAI: `num_of_classes != 1`).
   TORCH_ARG(std::vector<double>, class_weights) = {};
   TORCH_ARG(Reduction, reduction) = Reduction::Mean;
 };

@@ -14,13 +14,32 @@ torch::Tensor applyReduction(const torch::Tensor& f, Reduction reduction) {
   return f;
 }
 
+c10::ScalarType statisticsType(const torch::Tensor& logits) {
+  return logits.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+}
+
+void checkLabelRange(const torch::Tensor& labels, int64_t numChannels, const char* who) {
+  if (labels.is_floating_point() || labels.numel() == 0) return;
+  // One sigmoid channel takes a binary map; otherwise labels index the C channels.
+  const int64_t limit = numChannels == 1 ? 2 : numChannels;
+  // One device-to-host copy for both ends of the range (one sync on CUDA).
+  const auto range = torch::stack({labels.min(), labels.max()}).to(torch::kCPU, torch::kLong);
+  const int64_t lo = range[0].item<int64_t>();
+  const int64_t hi = range[1].item<int64_t>();
+  TORCH_CHECK(lo >= 0 && hi < limit, who, ": label value ", lo < 0 ? lo : hi, " is out of range for ", numChannels,
+              numChannels == 1 ? " channel (one sigmoid channel expects labels 0 and 1)"
+                               : " channels (labels must be 0 .. C-1; is the dataset's class count right?)");
+}
+
 torch::Tensor activate(const torch::Tensor& logits, Activation activation) {
-  // Statistics stay fp32 under autocast: cast before the activation.
-  const auto x = logits.to(torch::kFloat32);
+  // Statistics stay fp32 under autocast: cast before the activation. float64 input
+  // stays float64 (double-precision gradient checks).
+  const auto x = logits.to(statisticsType(logits));
   if (activation == Activation::Sigmoid) return torch::sigmoid(x);
   // MONAI warns and skips softmax for a single channel; a softmax over one channel
   // is the constant 1, which would make the loss meaningless.
-  TORCH_CHECK(x.size(1) > 1, "softmax over a single channel is constant; use sigmoid for one output channel");
+  TORCH_CHECK(x.size(1) > 1, "softmax over a single channel is constant (logits ", logits.sizes(),
+              "); use sigmoid for one output channel");
   return torch::softmax(x, 1);
 }
 
@@ -30,11 +49,11 @@ torch::Tensor prepareTarget(const torch::Tensor& labels, int64_t numChannels, co
   if (labels.is_floating_point() && labels.size(1) == numChannels && numChannels > 1) {
     return labels.to(torch::kFloat32);
   }
-  TORCH_CHECK(labels.size(1) == 1, who, ": integer labels must have one channel, got ", labels.sizes());
+  TORCH_CHECK(labels.size(1) == 1, who, ": labels ", labels.sizes(), " must have one channel (class indices) or ",
+              numChannels, " float channels (one-hot / probabilities)");
+  checkLabelRange(labels, numChannels, who);
   if (numChannels == 1) return labels.to(torch::kFloat32);
   auto idx = labels.to(torch::kLong).squeeze(1);
-  TORCH_CHECK(idx.numel() == 0 || idx.max().item<int64_t>() < numChannels, who, ": label value ",
-              idx.max().item<int64_t>(), " is out of range for ", numChannels, " channels");
   // one_hot appends the class axis last: move it to dim 1.
   auto onehot = torch::one_hot(idx, numChannels).to(torch::kFloat32);
   return onehot.movedim(-1, 1).contiguous();

@@ -9,7 +9,8 @@
 namespace seg {
 
 struct DiceStatistics {
-  // Shape (B, C), or (C) when summed over the batch. Always float32.
+  // Shape (B, C), or (C) when summed over the batch. float32 (also under autocast),
+  // or float64 when the logits are float64.
   torch::Tensor tp;     // sum(p * g)
   torch::Tensor sumP;   // sum(p^k)
   torch::Tensor sumG;   // sum(g^k)
@@ -25,7 +26,14 @@ torch::Tensor applyReduction(const torch::Tensor& f, Reduction reduction);
 // How logits become probabilities and labels become targets, MONAI style.
 enum class Activation { Softmax, Sigmoid };
 
-// Probabilities (float32) from logits (B, C, ...) per `activation`.
+// float32 for float32 and lower-precision logits, float64 for float64 logits.
+c10::ScalarType statisticsType(const torch::Tensor& logits);
+
+// Integer labels must index the channels (0 .. C-1; 0/1 for one sigmoid channel).
+// Throws c10::Error naming the offending value. Float targets are not checked.
+void checkLabelRange(const torch::Tensor& labels, int64_t numChannels, const char* who);
+
+// Probabilities (statisticsType) from logits (B, C, ...) per `activation`.
 torch::Tensor activate(const torch::Tensor& logits, Activation activation);
 
 // Targets (B, C, ...) float32 from labels: integer labels (B, 1, ...) are one-hot

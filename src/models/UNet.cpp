@@ -3,7 +3,10 @@
 #include <torch/nn.h>
 
 #include <algorithm>
-#include <numeric>
+#include <memory>
+#include <sstream>
+
+#include "models/StageCheckpoint.h"
 
 namespace seg {
 
@@ -14,17 +17,27 @@ int64_t groupCount(int64_t channels) {
     if (channels % g == 0) return g;
   return 1;
 }
+
+std::string str(const std::array<int64_t, 3>& a) {
+  std::ostringstream s;
+  s << "[" << a[0] << ", " << a[1] << ", " << a[2] << "]";
+  return s.str();
+}
+
+torch::ExpandingArray<3> expand(const std::array<int64_t, 3>& a) { return torch::ExpandingArray<3>({a[0], a[1], a[2]}); }
 }  // namespace
 
 UNetImpl::UNetImpl(UNetOptions options) : options_(std::move(options)) { reset(); }
 
-torch::nn::Sequential UNetImpl::makeStage(int64_t in, int64_t out, int64_t firstStride) {
+torch::nn::Sequential UNetImpl::makeStage(int64_t in, int64_t out, const std::array<int64_t, 3>& kernel,
+                                          const std::array<int64_t, 3>& firstStride) {
   torch::nn::Sequential stage;
+  const std::array<int64_t, 3> padding{kernel[0] / 2, kernel[1] / 2, kernel[2] / 2};
   for (int64_t i = 0; i < options_.convs_per_stage(); ++i) {
     const int64_t cin = i == 0 ? in : out;
-    stage->push_back(torch::nn::Conv3d(torch::nn::Conv3dOptions(cin, out, 3)
-                                           .stride(i == 0 ? firstStride : 1)
-                                           .padding(1)
+    stage->push_back(torch::nn::Conv3d(torch::nn::Conv3dOptions(cin, out, expand(kernel))
+                                           .stride(i == 0 ? expand(firstStride) : torch::ExpandingArray<3>(1))
+                                           .padding(expand(padding))
                                            .bias(true)));
     const std::string& norm = options_.norm();
     if (norm == "instance") {
@@ -47,28 +60,70 @@ torch::nn::Sequential UNetImpl::makeStage(int64_t in, int64_t out, int64_t first
 
 void UNetImpl::reset() {
   const auto& f = options_.features();
+  const size_t stages = f.size();
   TORCH_CHECK(!f.empty(), "UNet: features must not be empty");
   TORCH_CHECK(options_.in_channels() > 0 && options_.num_classes() > 0,
               "UNet: in_channels and num_classes must be positive");
   TORCH_CHECK(options_.convs_per_stage() >= 1, "UNet: convs_per_stage must be >= 1");
   TORCH_CHECK(options_.norm() == "instance" || options_.norm() == "batch" || options_.norm() == "group",
               "UNet: norm must be instance, batch or group, got '", options_.norm(), "'");
+  // A recomputed stage must produce exactly what the forward produced: dropout draws
+  // new masks and batch norm updates its running statistics a second time.
+  TORCH_CHECK(!options_.checkpointing() || options_.dropout() == 0.0,
+              "UNet: checkpointing needs dropout 0 (the recompute would draw a different dropout mask), got dropout ",
+              options_.dropout());
+  TORCH_CHECK(!options_.checkpointing() || options_.norm() != "batch",
+              "UNet: checkpointing cannot be combined with norm 'batch' (the recompute would update the running "
+              "statistics twice); use instance or group");
+
+  kernels_ = options_.kernel_sizes();
+  if (kernels_.empty()) kernels_.assign(stages, {3, 3, 3});
+  strides_ = options_.strides();
+  if (strides_.empty()) {
+    strides_.assign(stages, {2, 2, 2});
+    strides_[0] = {1, 1, 1};
+  }
+  TORCH_CHECK(kernels_.size() == stages, "UNet: kernel_sizes has ", kernels_.size(), " entries for ", stages,
+              " stages (features has ", stages, ")");
+  TORCH_CHECK(strides_.size() == stages, "UNet: strides has ", strides_.size(), " entries for ", stages,
+              " stages (features has ", stages, ")");
+  for (size_t s = 0; s < stages; ++s) {
+    for (int a = 0; a < 3; ++a) {
+      TORCH_CHECK(kernels_[s][a] >= 1 && kernels_[s][a] % 2 == 1, "UNet: kernel_sizes[", s, "] = ",
+                  str(kernels_[s]), ": every kernel size must be odd and >= 1 (same padding)");
+      TORCH_CHECK(strides_[s][a] >= 1, "UNet: strides[", s, "] = ", str(strides_[s]), ": strides must be >= 1");
+    }
+  }
+  TORCH_CHECK(strides_[0] == (std::array<int64_t, 3>{1, 1, 1}), "UNet: strides[0] = ", str(strides_[0]),
+              " must be [1, 1, 1] (the first stage works at input resolution)");
 
   encoder_ = register_module("encoder", torch::nn::ModuleList());
   upsample_ = register_module("upsample", torch::nn::ModuleList());
   decoder_ = register_module("decoder", torch::nn::ModuleList());
   int64_t in = options_.in_channels();
-  for (size_t s = 0; s < f.size(); ++s) {
-    encoder_->push_back(makeStage(in, f[s], s == 0 ? 1 : 2));
+  for (size_t s = 0; s < stages; ++s) {
+    encoder_->push_back(makeStage(in, f[s], kernels_[s], strides_[s]));
     in = f[s];
   }
-  // Decoder stage s (s = stages-2 .. 0) upsamples from stage s+1 and fuses the skip of stage s.
-  for (size_t s = f.size() - 1; s-- > 0;) {
+  // Decoder stage s (s = stages-2 .. 0) upsamples from stage s+1 by that stage's stride
+  // (nnU-Net: transposed conv with kernel = stride) and fuses the skip of stage s.
+  for (size_t s = stages - 1; s-- > 0;) {
     upsample_->push_back(torch::nn::ConvTranspose3d(
-        torch::nn::ConvTranspose3dOptions(f[s + 1], f[s], 2).stride(2).bias(false)));
-    decoder_->push_back(makeStage(2 * f[s], f[s], 1));
+        torch::nn::ConvTranspose3dOptions(f[s + 1], f[s], expand(strides_[s + 1])).stride(expand(strides_[s + 1])).bias(false)));
+    decoder_->push_back(makeStage(2 * f[s], f[s], kernels_[s], {1, 1, 1}));
   }
   head_ = register_module("head", torch::nn::Conv3d(torch::nn::Conv3dOptions(f[0], options_.num_classes(), 1)));
+  // Registered after `head` and only when enabled, so networks without deep
+  // supervision keep their parameter names and order (checkpoints stay loadable).
+  dsHeads_ = nullptr;
+  if (options_.deep_supervision() && stages > 2) {
+    dsHeads_ = register_module("ds_heads", torch::nn::ModuleList());
+    // Decoder stages 0 .. stages-3 (all but the last, full-resolution one).
+    for (size_t d = 0; d + 2 < stages; ++d) {
+      const int64_t channels = f[stages - 2 - d];
+      dsHeads_->push_back(torch::nn::Conv3d(torch::nn::Conv3dOptions(channels, options_.num_classes(), 1)));
+    }
+  }
 
   // He initialisation as nnU-Net's InitWeights_He(neg_slope=1e-2): kaiming normal with
   // the LeakyReLU slope, zero biases.
@@ -82,28 +137,57 @@ void UNetImpl::reset() {
   }
 }
 
-int64_t UNetImpl::sizeDivisor() const { return int64_t{1} << (options_.features().size() - 1); }
+std::array<int64_t, 3> UNetImpl::sizeDivisors() const {
+  std::array<int64_t, 3> d{1, 1, 1};
+  for (const auto& s : strides_)
+    for (int a = 0; a < 3; ++a) d[a] *= s[a];
+  return d;
+}
 
-torch::Tensor UNetImpl::forward(torch::Tensor x) {
+int64_t UNetImpl::sizeDivisor() const {
+  const auto d = sizeDivisors();
+  return *std::max_element(d.begin(), d.end());
+}
+
+torch::Tensor UNetImpl::runStage(torch::nn::ModuleList& list, size_t index, const torch::Tensor& x) {
+  if (options_.checkpointing() && is_training() && torch::GradMode::is_enabled()) {
+    return checkpointStage(std::dynamic_pointer_cast<torch::nn::SequentialImpl>(list->ptr(index)), x);
+  }
+  return list[index]->as<torch::nn::Sequential>()->forward(x);
+}
+
+std::vector<torch::Tensor> UNetImpl::run(torch::Tensor x, bool allLevels) {
   const int64_t stages = static_cast<int64_t>(options_.features().size());
   TORCH_CHECK(x.dim() == 5 && x.size(1) == options_.in_channels(), "UNet: expected input (B, ",
               options_.in_channels(), ", Z, Y, X), got ", x.sizes());
-  const int64_t div = sizeDivisor();
-  TORCH_CHECK(x.size(2) % div == 0 && x.size(3) % div == 0 && x.size(4) % div == 0,
-              "UNet: spatial size ", x.sizes().slice(2), " must be divisible by ", div);
+  const auto div = sizeDivisors();
+  TORCH_CHECK(x.size(2) % div[0] == 0 && x.size(3) % div[1] == 0 && x.size(4) % div[2] == 0,
+              "UNet: spatial size (z, y, x) ", x.sizes().slice(2), " must be divisible by ", str(div),
+              " (the product of the strides per axis)");
   std::vector<torch::Tensor> skips;
   skips.reserve(stages);
   for (int64_t s = 0; s < stages; ++s) {
-    x = encoder_[s]->as<torch::nn::Sequential>()->forward(x);
+    x = runStage(encoder_, s, x);
     skips.push_back(x);
   }
+  std::vector<torch::Tensor> lowRes;  // deep-supervision logits, lowest resolution first
   for (int64_t d = 0; d < stages - 1; ++d) {
     const int64_t s = stages - 2 - d;
     x = upsample_[d]->as<torch::nn::ConvTranspose3d>()->forward(x);
     x = torch::cat({x, skips[s]}, 1);
-    x = decoder_[d]->as<torch::nn::Sequential>()->forward(x);
+    skips[s] = torch::Tensor();  // drop the reference early: the skip is in the graph now
+    x = runStage(decoder_, d, x);
+    if (allLevels && dsHeads_ && d < stages - 2) {
+      lowRes.push_back(dsHeads_[d]->as<torch::nn::Conv3d>()->forward(x));
+    }
   }
-  return head_->forward(x);
+  std::vector<torch::Tensor> out{head_->forward(x)};
+  out.insert(out.end(), lowRes.rbegin(), lowRes.rend());
+  return out;
 }
+
+torch::Tensor UNetImpl::forward(torch::Tensor x) { return run(std::move(x), false).front(); }
+
+std::vector<torch::Tensor> UNetImpl::forwardAll(torch::Tensor x) { return run(std::move(x), true); }
 
 }  // namespace seg

@@ -2,18 +2,26 @@
 // 3D U-Net in the LibTorch module idiom (options struct, Impl, TORCH_MODULE).
 // Topology follows nnU-Net's PlainConvUNet: per stage `convs_per_stage` blocks of
 // conv -> norm -> LeakyReLU, downsampling by a strided first conv (not pooling),
-// transposed-conv upsampling, skip concatenation, a 1x1x1 head.
+// transposed-conv upsampling (kernel = stride), skip concatenation, 1x1x1 heads.
+//
+// Axis order: every per-axis option here (kernel_sizes, strides, sizeDivisors) is in
+// tensor order (z, y, x), as Conv3dOptions. The config (model.strides etc.) is written
+// in x, y, z like data.patch_size; the factory reverses it.
+#include <torch/arg.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
-#include <torch/arg.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
 namespace seg {
+
+// Per-axis sizes (z, y, x) of each stage.
+using StageTriples = std::vector<std::array<int64_t, 3>>;
 
 struct UNetOptions {
   UNetOptions(int64_t in_channels, int64_t num_classes)
@@ -23,31 +31,55 @@ struct UNetOptions {
   // Channels per encoder stage; nnU-Net 3d_fullres: 32,64,128,256,320,320.
   TORCH_ARG(std::vector<int64_t>, features) = {32, 64, 128, 256, 320, 320};
   TORCH_ARG(int64_t, convs_per_stage) = 2;
+  // Per-stage kernel sizes (z, y, x), odd; empty = 3 everywhere. One entry per stage.
+  // The decoder stage at a resolution uses the encoder kernel of that resolution.
+  TORCH_ARG(StageTriples, kernel_sizes) = {};
+  // Per-stage stride (z, y, x) of the stage's first conv; empty = (1,1,1) for stage 0
+  // and (2,2,2) after. Stage 0 must have stride 1 (the output is at input resolution).
+  TORCH_ARG(StageTriples, strides) = {};
   // instance | batch | group (8 groups, or fewer when channels are few)
   TORCH_ARG(std::string, norm) = "instance";
   // LeakyReLU slope (nnU-Net uses 0.01); 0 gives ReLU.
   TORCH_ARG(double, negative_slope) = 0.01;
   TORCH_ARG(double, dropout) = 0.0;
+  // Adds a 1x1x1 head to every decoder level so forwardAll() returns logits at each
+  // resolution (nnU-Net deep supervision). forward() is unchanged.
+  TORCH_ARG(bool, deep_supervision) = false;
+  // Recomputes each encoder/decoder stage in backward instead of keeping its
+  // activations (models/StageCheckpoint.h). Needs dropout 0 and no batch norm: the
+  // recompute must reproduce the forward exactly.
+  TORCH_ARG(bool, checkpointing) = false;
 };
 
 class UNetImpl : public torch::nn::Module {
  public:
   explicit UNetImpl(UNetOptions options);
   // (B, in_channels, Z, Y, X) -> logits (B, num_classes, Z, Y, X). Every spatial size
-  // must be divisible by 2^(stages-1).
+  // must be divisible by the product of the strides on its axis (sizeDivisors()).
   torch::Tensor forward(torch::Tensor x);
+  // Logits at every decoder level, highest resolution first (element 0 == forward(x)).
+  // One element when deep_supervision is off; stages-1 elements when it is on.
+  std::vector<torch::Tensor> forwardAll(torch::Tensor x);
   void reset();
   const UNetOptions& options() const { return options_; }
-  // Spatial sizes must be multiples of this.
+  // Spatial sizes (z, y, x) must be multiples of these (product of the strides).
+  std::array<int64_t, 3> sizeDivisors() const;
+  // Largest of sizeDivisors() (the single divisor of an isotropic network).
   int64_t sizeDivisor() const;
 
  private:
-  torch::nn::Sequential makeStage(int64_t in, int64_t out, int64_t firstStride);
+  torch::nn::Sequential makeStage(int64_t in, int64_t out, const std::array<int64_t, 3>& kernel,
+                                  const std::array<int64_t, 3>& firstStride);
+  torch::Tensor runStage(torch::nn::ModuleList& list, size_t index, const torch::Tensor& x);
+  std::vector<torch::Tensor> run(torch::Tensor x, bool allLevels);
   UNetOptions options_;
+  std::vector<std::array<int64_t, 3>> kernels_;
+  std::vector<std::array<int64_t, 3>> strides_;
   torch::nn::ModuleList encoder_{nullptr};
   torch::nn::ModuleList upsample_{nullptr};
   torch::nn::ModuleList decoder_{nullptr};
   torch::nn::Conv3d head_{nullptr};
+  torch::nn::ModuleList dsHeads_{nullptr};  // decoder levels below full resolution
 };
 TORCH_MODULE(UNet);
 

@@ -10,9 +10,22 @@
 
 namespace seg {
 
+namespace {
+// Config lists are x, y, z (as data.patch_size); the network wants tensor order z, y, x.
+std::vector<std::array<int64_t, 3>> toZYX(const std::vector<std::array<int64_t, 3>>& xyz) {
+  std::vector<std::array<int64_t, 3>> zyx;
+  for (const auto& v : xyz) zyx.push_back({v[2], v[1], v[0]});
+  return zyx;
+}
+}  // namespace
+
 UNetOptions makeUNetOptions(const ModelConfig& model, int64_t inChannels, int64_t numClasses) {
   return UNetOptions(inChannels, numClasses)
       .features(model.features)
+      .kernel_sizes(toZYX(model.kernel_sizes))
+      .strides(toZYX(model.strides))
+      .deep_supervision(model.deep_supervision)
+      .checkpointing(model.checkpointing)
       .convs_per_stage(model.convs_per_stage)
       .norm(model.norm)
       .negative_slope(model.activation == "relu" ? 0.0 : 0.01)

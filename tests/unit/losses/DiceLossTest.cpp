@@ -98,3 +98,79 @@ TEST(GeneralizedDiceLossTest, AllClassesAbsentGivesZeroWeightsAndZeroLoss) {
 
 }  // namespace
 }  // namespace seg
+
+namespace seg {
+namespace {
+
+std::string errorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  }
+  return "(no error)";
+}
+
+TEST(LossErrorsTest, LabelOutOfRangeNamesTheValueAndChannels) {
+  auto logits = torch::zeros({1, 3, 2, 2, 2});
+  auto labels = torch::full({1, 1, 2, 2, 2}, 3, torch::kInt64);
+  const auto msg = errorOf([&] { diceLoss(logits, labels, DiceLossOptions()); });
+  EXPECT_NE(msg.find("DiceLoss: label value 3 is out of range for 3 channels"), std::string::npos) << msg;
+  const auto ce = errorOf([&] { crossEntropyTerm(logits, labels, {}); });
+  EXPECT_NE(ce.find("DiceCELoss: label value 3 is out of range for 3 channels"), std::string::npos) << ce;
+}
+
+TEST(LossErrorsTest, NegativeLabelIsRejected) {
+  auto labels = torch::full({1, 1, 2, 2, 2}, -1, torch::kInt64);
+  const auto msg = errorOf([&] { diceLoss(torch::zeros({1, 2, 2, 2, 2}), labels, DiceLossOptions()); });
+  EXPECT_NE(msg.find("label value -1"), std::string::npos) << msg;
+}
+
+TEST(LossErrorsTest, OneSigmoidChannelNeedsBinaryLabels) {
+  auto labels = torch::full({1, 1, 2, 2, 2}, 2, torch::kInt64);
+  const auto msg = errorOf(
+      [&] { diceLoss(torch::zeros({1, 1, 2, 2, 2}), labels, DiceLossOptions().activation(Activation::Sigmoid)); });
+  EXPECT_NE(msg.find("one sigmoid channel expects labels 0 and 1"), std::string::npos) << msg;
+}
+
+TEST(LossErrorsTest, SoftmaxOnOneChannelNamesTheShape) {
+  const auto msg = errorOf([&] {
+    diceLoss(torch::zeros({1, 1, 2, 2, 2}), torch::zeros({1, 1, 2, 2, 2}, torch::kInt64), DiceLossOptions());
+  });
+  EXPECT_NE(msg.find("softmax over a single channel is constant (logits [1, 1, 2, 2, 2])"), std::string::npos) << msg;
+}
+
+TEST(LossErrorsTest, TargetWithWrongChannelCountNamesBothShapes) {
+  const auto msg = errorOf([&] {
+    diceLoss(torch::zeros({1, 3, 2, 2, 2}), torch::zeros({1, 2, 2, 2, 2}), DiceLossOptions());
+  });
+  EXPECT_NE(msg.find("labels [1, 2, 2, 2, 2] must have one channel (class indices) or 3 float channels"),
+            std::string::npos)
+      << msg;
+}
+
+TEST(LossErrorsTest, DifferentDimensionalityIsRejected) {
+  const auto msg = errorOf([&] {
+    diceLoss(torch::zeros({1, 2, 4, 4, 4}), torch::zeros({1, 1, 4, 4}, torch::kInt64), DiceLossOptions());
+  });
+  EXPECT_NE(msg.find("logits [1, 2, 4, 4, 4] and labels [1, 1, 4, 4] differ in size"), std::string::npos) << msg;
+}
+
+TEST(LossErrorsTest, DiceCEWeightsMustCoverAllClasses) {
+  auto labels = torch::zeros({1, 1, 2, 2, 2}, torch::kInt64);
+  const auto options = DiceCELossOptions().dice(DiceLossOptions().include_background(false)).class_weights({1.0, 2.0});
+  const auto msg = errorOf([&] { diceCELoss(torch::zeros({1, 3, 2, 2, 2}), labels, options); });
+  EXPECT_NE(msg.find("DiceCELoss: 2 class weights given for 3 classes (logits [1, 3, 2, 2, 2])"), std::string::npos)
+      << msg;
+}
+
+TEST(LossErrorsTest, DiceWeightsOfWrongLengthNameBothCounts) {
+  auto labels = torch::zeros({1, 1, 2, 2, 2}, torch::kInt64);
+  const auto msg = errorOf(
+      [&] { diceLoss(torch::zeros({1, 3, 2, 2, 2}), labels, DiceLossOptions().include_background(false).class_weights({1, 1, 1})); });
+  EXPECT_NE(msg.find("DiceLoss: 3 class weights given for 2 classes (after background exclusion"), std::string::npos)
+      << msg;
+}
+
+}  // namespace
+}  // namespace seg

@@ -51,5 +51,146 @@ TEST(UNetTest, GradientsReachTheFirstLayer) {
   EXPECT_GT(first.grad().abs().sum().item<double>(), 0.0);
 }
 
+struct Topology {
+  const char* name;
+  std::vector<int64_t> features;
+  StageTriples strides;   // z, y, x
+  StageTriples kernels;   // z, y, x
+  std::vector<int64_t> input;  // B, C, Z, Y, X
+};
+
+class UNetTopologyTest : public ::testing::TestWithParam<Topology> {};
+
+TEST_P(UNetTopologyTest, OutputsHaveInputSizeAndDeepSupervisionLevelsShrinkByStrides) {
+  const Topology& t = GetParam();
+  torch::manual_seed(0);
+  UNet net(UNetOptions(t.input[1], 3).features(t.features).strides(t.strides).kernel_sizes(t.kernels).deep_supervision(true));
+  const auto x = torch::randn(t.input);
+  const auto out = net->forward(x);
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{t.input[0], 3, t.input[2], t.input[3], t.input[4]}));
+  const auto all = net->forwardAll(x);
+  const size_t stages = t.features.size();
+  ASSERT_EQ(all.size(), stages - 1) << "one output per decoder level";
+  // Level i has the resolution of encoder stage i: input size / product of strides 0..i.
+  std::array<int64_t, 3> size{t.input[2], t.input[3], t.input[4]};
+  const auto strides = t.strides.empty() ? StageTriples(stages, {2, 2, 2}) : t.strides;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i > 0)
+      for (int a = 0; a < 3; ++a) size[a] /= strides[i][a];
+    EXPECT_EQ(all[i].sizes(), (std::vector<int64_t>{t.input[0], 3, size[0], size[1], size[2]})) << "level " << i;
+  }
+  net->eval();
+  torch::NoGradGuard noGrad;
+  EXPECT_TRUE(torch::allclose(net->forward(x), net->forwardAll(x)[0]));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Topologies, UNetTopologyTest,
+    ::testing::Values(
+        Topology{"Isotropic3Stages", {4, 8, 16}, {}, {}, {2, 1, 8, 8, 8}},
+        // Thick slices: no downsampling along z in stage 1 (config [[1,1,1],[2,2,1],[2,2,2]] in x, y, z).
+        Topology{"AnisotropicZ", {4, 8, 16}, {{1, 1, 1}, {1, 2, 2}, {2, 2, 2}}, {{1, 3, 3}, {3, 3, 3}, {3, 3, 3}}, {1, 2, 4, 16, 12}},
+        Topology{"AnisotropicX4Stages", {4, 6, 8, 10}, {{1, 1, 1}, {2, 2, 1}, {2, 1, 2}, {1, 2, 2}}, {}, {1, 1, 8, 8, 4}},
+        Topology{"TwoStages5x5Kernels", {4, 8}, {}, {{5, 5, 5}, {3, 3, 3}}, {1, 1, 4, 6, 8}}),
+    [](const ::testing::TestParamInfo<Topology>& info) { return std::string(info.param.name); });
+
+TEST(UNetTest, SizeDivisorsArePerAxisStrideProducts) {
+  UNet net(UNetOptions(1, 2).features({4, 8, 16}).strides({{1, 1, 1}, {1, 2, 2}, {2, 2, 2}}));
+  EXPECT_EQ(net->sizeDivisors(), (std::array<int64_t, 3>{2, 4, 4}));
+  EXPECT_EQ(net->sizeDivisor(), 4);
+  EXPECT_NO_THROW(net->forward(torch::randn({1, 1, 2, 4, 4})));
+  EXPECT_THROW(net->forward(torch::randn({1, 1, 2, 4, 6})), c10::Error);
+}
+
+std::string errorOf(const UNetOptions& o) {
+  try {
+    UNet net(o);
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  }
+  return "(no error)";
+}
+
+TEST(UNetTest, BadStageOptionsNameTheOption) {
+  EXPECT_NE(errorOf(UNetOptions(1, 2).features({4, 8}).strides({{1, 1, 1}})).find("strides has 1 entries for 2 stages"),
+            std::string::npos);
+  EXPECT_NE(errorOf(UNetOptions(1, 2).features({4, 8}).kernel_sizes({{3, 3, 3}, {3, 2, 3}}))
+                .find("kernel_sizes[1] = [3, 2, 3]: every kernel size must be odd"),
+            std::string::npos);
+  EXPECT_NE(errorOf(UNetOptions(1, 2).features({4, 8}).strides({{2, 2, 2}, {2, 2, 2}})).find("strides[0] = [2, 2, 2] must be [1, 1, 1]"),
+            std::string::npos);
+  EXPECT_NE(errorOf(UNetOptions(1, 2).checkpointing(true).dropout(0.2)).find("checkpointing needs dropout 0"),
+            std::string::npos);
+  EXPECT_NE(errorOf(UNetOptions(1, 2).checkpointing(true).norm("batch")).find("checkpointing cannot be combined with norm 'batch'"),
+            std::string::npos);
+}
+
+TEST(UNetTest, WithoutDeepSupervisionForwardAllIsTheFullResolutionOutput) {
+  UNet net(UNetOptions(1, 2).features({4, 8, 16}));
+  EXPECT_EQ(net->forwardAll(torch::randn({1, 1, 8, 8, 8})).size(), 1u);
+}
+
+TEST(UNetTest, DeepSupervisionKeepsParameterNamesOfThePlainNetwork) {
+  // Heads are added under ds_heads.*, so the names of everything else are unchanged.
+  UNet plain(UNetOptions(1, 2).features({4, 8, 16}));
+  UNet deep(UNetOptions(1, 2).features({4, 8, 16}).deep_supervision(true));
+  const auto a = plain->named_parameters().keys();
+  const auto b = deep->named_parameters().keys();
+  ASSERT_EQ(b.size(), a.size() + 2);  // one head (weight, bias) for the 2 decoder levels minus full resolution
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]);
+  EXPECT_EQ(b.back(), "ds_heads.0.bias");
+}
+
+// A loss that depends on every output voxel with a different weight (a plain sum
+// would have zero gradient through instance norm).
+torch::Tensor projection(const std::vector<torch::Tensor>& outs) {
+  torch::Tensor total = torch::zeros({});
+  for (const auto& o : outs) total = total + (o * torch::cos(torch::arange(o.numel(), o.options()).reshape(o.sizes()))).sum();
+  return total;
+}
+
+TEST(UNetTest, GradientsReachEveryParameterIncludingDeepSupervisionHeads) {
+  torch::manual_seed(1);
+  UNet net(UNetOptions(1, 2).features({4, 8, 16}).strides({{1, 1, 1}, {1, 2, 2}, {2, 2, 2}}).deep_supervision(true));
+  projection(net->forwardAll(torch::randn({2, 1, 4, 8, 8}))).backward();
+  for (const auto& p : net->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
+  }
+}
+
+std::vector<torch::Tensor> gradientsOf(bool checkpointing, bool deep, const std::string& norm) {
+  torch::manual_seed(3);
+  UNet net(UNetOptions(2, 3).features({4, 8, 16}).norm(norm).strides({{1, 1, 1}, {1, 2, 2}, {2, 2, 2}})
+               .deep_supervision(deep).checkpointing(checkpointing));
+  const auto x = torch::randn({2, 2, 4, 8, 8}, torch::requires_grad());
+  projection(net->forwardAll(x)).backward();
+  std::vector<torch::Tensor> grads{x.grad().clone()};
+  for (const auto& p : net->parameters()) grads.push_back(p.grad().clone());
+  return grads;
+}
+
+TEST(UNetTest, CheckpointingGivesTheSameGradients) {
+  for (const std::string norm : {"instance", "group"}) {
+    for (bool deep : {false, true}) {
+      const auto plain = gradientsOf(false, deep, norm);
+      const auto recomputed = gradientsOf(true, deep, norm);
+      ASSERT_EQ(plain.size(), recomputed.size());
+      for (size_t i = 0; i < plain.size(); ++i) {
+        EXPECT_TRUE(torch::allclose(plain[i], recomputed[i], 1e-5, 1e-6))
+            << norm << " deep=" << deep << " tensor " << i << " max diff "
+            << (plain[i] - recomputed[i]).abs().max().item<double>();
+      }
+    }
+  }
+}
+
+TEST(UNetTest, CheckpointingIsOffInEvalAndUnderNoGrad) {
+  UNet net(UNetOptions(1, 2).features({4, 8}).checkpointing(true));
+  net->eval();
+  torch::NoGradGuard noGrad;
+  EXPECT_FALSE(net->forward(torch::randn({1, 1, 4, 4, 4})).requires_grad());
+}
+
 }  // namespace
 }  // namespace seg
