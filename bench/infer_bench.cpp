@@ -2,7 +2,7 @@
 // seg::slidingWindowInference on a fixed small CNN, optionally under bf16 autocast, with
 // the inputs, weights and fp32 logits written as raw float32 files so that
 // bench/sliding_window_reference.py can run an independent Python implementation on the
-// same data and compare. Run through scripts/bench.sh.
+// same data and compare. Run through scripts/bench_infer.sh.
 //
 //   seg_infer_bench --out DIR [--size X Y Z] [--patch X Y Z] [--overlap 0.5]
 //                   [--tile-batch 2] [--repeat 3] [--threads 2] [--seed 1]

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
-"""Golden values for src/metrics (overlap, connected components, lesion matching, size bins).
+"""Golden values for src/metrics (overlap, surface distances, connected components, lesion
+matching with any-overlap / IoU / the BraTS 2023 preset, size bins).
 
-An independent reference: numpy for the overlap counts and scipy.ndimage.label with
-generate_binary_structure(3, 1|2|3) for 6/18/26-connected components. It builds a few
+An independent reference: numpy for the overlap counts, scipy.ndimage.label with
+generate_binary_structure(3, 1|2|3) for 6/18/26-connected components, and
+scipy.ndimage.distance_transform_edt for surface distances (the C++ side uses ITK's
+SignedMaurerDistanceMapImageFilter). It builds a few
 deterministic random label volumes (seeded numpy RNG) and writes them, run-length encoded,
 with the expected numbers into tests/unit/metrics/MetricsGolden.h.
 
@@ -11,6 +14,23 @@ detected when any voxel predicted as c overlaps it; its Dice is with the union o
 predicted components (of pred == c) that overlap it; a predicted component overlapping no
 reference lesion of c is a false positive; volume = voxels * voxel volume; bin = largest i
 with bins[i] <= volume. Component ids are ordered by first voxel in raster (z, y, x) order.
+
+Surface distances (docs/evaluation.md): surface = mask XOR binary_erosion(mask) with the
+default cross and border_value 0 (MONAI get_mask_edges); directed distances from one
+surface to the other with distance_transform_edt(~surface, sampling=spacing); HD95 = max
+of the two directed numpy.percentile(., 95) (linear); ASSD = mean of both sets together.
+Both empty -> NaN (EmptyRule::Nan), one empty -> inf.
+
+IoU matching: a predicted component matches a lesion when their IoU >= t; lesion Dice is
+with the union of its matched components; unmatched components are false positives.
+
+BraTS 2023 preset, written after rachitsaluja/BraTS-2023-Metrics (get_lesion_wise_score,
+BraTS-GLI parameters): the class mask is dilated 3 times with generate_binary_structure(3,
+2); 26-components of the dilation group the 26-components of the reference into lesions;
+each lesion is dilated again (3 iterations) and every 26-component of the prediction
+meeting it is matched; lesion Dice is with the union of those; components matched by no
+lesion are false positives; lesions with volume <= 50 mm^3 are not scored; lesion-wise
+Dice = sum of scored lesion Dice / (scored lesions + false positives).
 
 Run: /usr/bin/python3 scripts/reference/metrics_reference.py   (from the repository root)
 """
@@ -27,6 +47,9 @@ NUM_CLASSES = 3
 SIZE_BINS = [0.0, 10.0, 100.0, 1000.0]
 CONNECTIVITIES = {6: 1, 18: 2, 26: 3}   # connectivity -> generate_binary_structure rank
 SEEDS = [11, 23, 37]
+IOU_THRESHOLDS = [0.5, 0.1]
+BRATS_DILATION = 3
+BRATS_MIN_VOLUME = 50.0
 OUT = os.path.join("tests", "unit", "metrics", "MetricsGolden.h")
 
 
@@ -132,9 +155,28 @@ def overlap(ref, pred):
         else:
             dice = 2 * tp / (2 * tp + fp + fn)
             iou = tp / (tp + fp + fn)
+        hd95, assd = surface_distances(p, r)
         rows.append(dict(c=c, tp=tp, fp=fp, fn=fn, ref=int(r.sum()), pred=int(p.sum()),
-                         dice=dice, iou=iou))
+                         dice=dice, iou=iou, hd95=hd95, assd=assd))
     return rows
+
+
+def surface(mask):
+    return mask & ~ndimage.binary_erosion(mask, border_value=0)
+
+
+def surface_distances(pred, ref):
+    sp, sr = surface(pred), surface(ref)
+    if not sp.any() and not sr.any():
+        return math.nan, math.nan
+    if not sp.any() or not sr.any():
+        return math.inf, math.inf
+    sampling = (SPACING[2], SPACING[1], SPACING[0])     # numpy axis order z, y, x
+    d_pred_ref = ndimage.distance_transform_edt(~sr, sampling=sampling)[sp]
+    d_ref_pred = ndimage.distance_transform_edt(~sp, sampling=sampling)[sr]
+    hd95 = max(np.percentile(d_pred_ref, 95), np.percentile(d_ref_pred, 95))
+    assd = float(np.mean(np.concatenate([d_pred_ref, d_ref_pred])))
+    return float(hd95), assd
 
 
 def match(ref, pred, connectivity):
@@ -163,6 +205,73 @@ def match(ref, pred, connectivity):
         fps[c] = npred - len(touched)
     return dict(conn=connectivity, ref_counts=ref_counts, pred_counts=pred_counts,
                 lesions=lesions, fps=fps)
+
+
+def match_iou(ref, pred, threshold):
+    """26-connected lesions, pairwise IoU >= threshold."""
+    lesions, fps = [], [0] * NUM_CLASSES
+    for c in range(1, NUM_CLASSES):
+        rlab, nr = ordered_label(ref == c, 3)
+        plab, npred = ordered_label(pred == c, 3)
+        matched_any = set()
+        for j in range(1, nr + 1):
+            mask = rlab == j
+            matched = []
+            for p in np.unique(plab[mask]):
+                if p == 0:
+                    continue
+                comp = plab == p
+                iou = np.sum(mask & comp) / np.sum(mask | comp)
+                if iou >= threshold:
+                    matched.append(int(p))
+            matched_any.update(matched)
+            union = np.isin(plab, matched)
+            inter = int(np.sum(mask & union))
+            lesions.append(dict(c=c, id=j, voxels=int(mask.sum()), matched=len(matched),
+                                detected=bool(matched),
+                                dice=2 * inter / (int(mask.sum()) + int(union.sum())),
+                                iou=inter / int(np.sum(mask | union))))
+        fps[c] = npred - len(matched_any)
+    return dict(threshold=threshold, lesions=lesions, fps=fps)
+
+
+def match_brats(ref, pred):
+    struct18 = ndimage.generate_binary_structure(3, 2)
+    struct26 = ndimage.generate_binary_structure(3, 3)
+    lesions, fps, lwd = [], [0] * NUM_CLASSES, [0.0] * NUM_CLASSES
+    for c in range(1, NUM_CLASSES):
+        gt = ref == c
+        dil_lab, nd = ndimage.label(
+            ndimage.binary_dilation(gt, structure=struct18, iterations=BRATS_DILATION), struct26)
+        # Group ids renumbered by each group's first reference voxel in raster order.
+        grouped = np.where(gt, dil_lab, 0)
+        flat = grouped.ravel()
+        values, first = np.unique(flat, return_index=True)
+        order = [v for _, v in sorted((f, v) for v, f in zip(values, first) if v != 0)]
+        plab, npred = ndimage.label(pred == c, struct26)
+        matched_any = set()
+        scored_dice, scored = 0.0, 0
+        for new_id, g in enumerate(order, start=1):
+            lesion = grouped == g
+            region = ndimage.binary_dilation(lesion, structure=struct18, iterations=BRATS_DILATION)
+            hit = np.unique(plab[region])
+            hit = [int(h) for h in hit if h != 0]
+            matched_any.update(hit)
+            union = np.isin(plab, hit)
+            inter = int(np.sum(lesion & union))
+            voxels = int(lesion.sum())
+            volume = voxels * voxel_volume()
+            dice = 2 * inter / (voxels + int(union.sum()))
+            counted = volume > BRATS_MIN_VOLUME
+            if counted:
+                scored_dice += dice
+                scored += 1
+            lesions.append(dict(c=c, id=new_id, voxels=voxels, matched=len(hit),
+                                detected=bool(hit), counted=counted, dice=dice))
+        fps[c] = npred - len(matched_any)
+        denom = scored + fps[c]
+        lwd[c] = scored_dice / denom if denom else math.nan
+    return dict(lesions=lesions, fps=fps, lesion_wise_dice=lwd)
 
 
 def aggregate(all_lesions, connectivity):
@@ -218,7 +327,9 @@ def main():
         ref = make_reference(rng, classes)
         pred = make_prediction(rng, ref, classes)
         cases.append(dict(name=f"golden_{seed}", ref=ref, pred=pred, overlap=overlap(ref, pred),
-                          matches=[match(ref, pred, conn) for conn in CONNECTIVITIES]))
+                          matches=[match(ref, pred, conn) for conn in CONNECTIVITIES],
+                          iou=[match_iou(ref, pred, t) for t in IOU_THRESHOLDS],
+                          brats=match_brats(ref, pred)))
 
     bins = []
     for conn in CONNECTIVITIES:
@@ -237,23 +348,32 @@ def main():
     w("constexpr double kNan = std::numeric_limits<double>::quiet_NaN();")
     w("constexpr double kInf = std::numeric_limits<double>::infinity();\n")
     w("struct Overlap {\n  int classIndex;\n  int64_t tp, fp, fn, refVoxels, predVoxels;\n"
-      "  double dice, iou;  // EmptyRule::Nan\n};")
+      "  double dice, iou;  // EmptyRule::Nan\n  double hd95, assdMm;  // mm; NaN both empty, inf one empty\n};")
     w("struct LesionRow {\n  int classIndex, id;\n  int64_t firstVoxel, voxels;\n"
       "  double volumeMm3;\n  int bin;\n  bool detected;\n  double dice;\n};")
     w("struct Matching {\n  int connectivity;\n"
       "  std::vector<int> refComponents, predComponents;  // per class index, [0] unused\n"
       "  std::vector<LesionRow> lesions;\n  std::vector<int64_t> falsePositives;\n};")
+    w("struct MatchedLesion {\n  int classIndex, id;\n  int64_t voxels;\n  int matched;\n"
+      "  bool detected, counted;\n  double dice, iou;  // iou only for IoU matching\n};")
+    w("struct IouMatching {\n  double threshold;  // 26-connected lesions\n"
+      "  std::vector<MatchedLesion> lesions;\n  std::vector<int64_t> falsePositives;\n};")
+    w("struct BratsMatching {\n  std::vector<MatchedLesion> lesions;\n"
+      "  std::vector<int64_t> falsePositives;\n"
+      "  std::vector<double> lesionWiseDice;  // per class index, [0] unused\n};")
     w("struct Case {\n  const char* name;\n"
       "  std::vector<uint32_t> refRle, predRle;  // (value, run length) pairs, x fastest\n"
-      "  std::vector<Overlap> overlap;\n  std::vector<Matching> matching;  // 6, 18, 26\n};")
+      "  std::vector<Overlap> overlap;\n  std::vector<Matching> matching;  // 6, 18, 26\n"
+      "  std::vector<IouMatching> iou;\n  BratsMatching brats;\n};")
     w("struct BinRow {\n  int connectivity, classIndex;\n  double lowMm3, highMm3;\n"
       "  int64_t lesions, detected;\n  double sensitivity, meanDice;\n};\n")
     w("inline constexpr int64_t kSize[3] = {%d, %d, %d};  // x, y, z"
       % (SHAPE[2], SHAPE[1], SHAPE[0]))
     w("inline constexpr double kSpacing[3] = {%s, %s, %s};" % tuple(map(num, SPACING)))
     w("inline constexpr int kNumClasses = %d;" % NUM_CLASSES)
-    w("inline const std::vector<double> kSizeBinsMm3 = {%s};\n"
-      % ", ".join(map(num, SIZE_BINS)))
+    w("inline const std::vector<double> kSizeBinsMm3 = {%s};" % ", ".join(map(num, SIZE_BINS)))
+    w("inline constexpr int kBratsDilation = %d;" % BRATS_DILATION)
+    w("inline constexpr double kBratsMinVolumeMm3 = %s;\n" % num(BRATS_MIN_VOLUME))
     w("inline const std::vector<Case> kCases = {")
     for cs in cases:
         w("  {\"%s\"," % cs["name"])
@@ -261,9 +381,9 @@ def main():
         w("    {\n" + wrap(rle(cs["pred"])) + "\n    },")
         w("    {")
         for o in cs["overlap"]:
-            w("      {%d, %d, %d, %d, %d, %d, %s, %s}," % (
+            w("      {%d, %d, %d, %d, %d, %d, %s, %s, %s, %s}," % (
                 o["c"], o["tp"], o["fp"], o["fn"], o["ref"], o["pred"], num(o["dice"]),
-                num(o["iou"])))
+                num(o["iou"]), num(o["hd95"]), num(o["assd"])))
         w("    },")
         w("    {")
         for m in cs["matches"]:
@@ -274,7 +394,26 @@ def main():
                     l["c"], l["id"], l["first"], l["voxels"], num(l["volume"]), l["bin"],
                     "true" if l["detected"] else "false", num(l["dice"])))
             w("      }, {%s}}," % ", ".join(map(str, m["fps"])))
-        w("    }},")
+        w("    },")
+
+        def matched_rows(lesions, indent):
+            for l in lesions:
+                w(indent + "{%d, %d, %d, %d, %s, %s, %s, %s}," % (
+                    l["c"], l["id"], l["voxels"], l["matched"],
+                    "true" if l["detected"] else "false",
+                    "true" if l.get("counted", True) else "false", num(l["dice"]),
+                    num(l.get("iou", math.nan))))
+        w("    {")
+        for m in cs["iou"]:
+            w("      {%s, {" % num(m["threshold"]))
+            matched_rows(m["lesions"], "        ")
+            w("      }, {%s}}," % ", ".join(map(str, m["fps"])))
+        w("    },")
+        b = cs["brats"]
+        w("    {{")
+        matched_rows(b["lesions"], "      ")
+        w("    }, {%s}, {%s}}}," % (", ".join(map(str, b["fps"])),
+                                  ", ".join(map(num, b["lesion_wise_dice"]))))
     w("};\n")
     w("// Aggregated over all cases, per connectivity, class-major.")
     w("inline const std::vector<BinRow> kBins = {")

@@ -3,8 +3,12 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "config/ConfigLoader.h"
 #include "core/Error.h"
@@ -12,6 +16,7 @@
 #include "data/CaseLoader.h"
 #include "data/Dataset.h"
 #include "data/NiftiIO.h"
+#include "eval/HtmlReport.h"
 #include "infer/SlidingWindow.h"
 #include "train/Checkpoint.h"
 #include "train/Factories.h"
@@ -50,8 +55,10 @@ Model loadModel(const std::string& checkpoint, torch::Device device) {
   return m;
 }
 
-// Prediction of one case in its input geometry (uint8 class map).
-LabelVolume predictCase(Model& model, const LoadedCase& c, const SlidingWindowOptions& window) {
+// Prediction of one case in its input geometry (uint8 class map); `probabilities`
+// receives softmax (or sigmoid) maps (K, Z, Y, X) when not null.
+LabelVolume predictCase(Model& model, const LoadedCase& c, const SlidingWindowOptions& window,
+                        torch::Tensor* probabilities) {
   const auto& g = c.image.geometry;
   if (c.image.channels != model.inChannels) {
     throw InputError("case '" + c.id + "' has " + std::to_string(c.image.channels) +
@@ -63,11 +70,13 @@ LabelVolume predictCase(Model& model, const LoadedCase& c, const SlidingWindowOp
   const Network network = [&](const torch::Tensor& x) { return model.net->forward(x); };
   const auto logits = slidingWindowInference(image, network, window);
   torch::Tensor classes;
-  if (model.config.loss.activation == "sigmoid" && model.numClasses == 1) {
+  const bool sigmoid = model.config.loss.activation == "sigmoid";
+  if (sigmoid && model.numClasses == 1) {
     classes = (logits[0] > 0).to(torch::kUInt8);
   } else {
     classes = logits.argmax(0).to(torch::kUInt8);
   }
+  if (probabilities) *probabilities = (sigmoid ? torch::sigmoid(logits) : torch::softmax(logits, 0)).contiguous();
   classes = classes.contiguous();
   LabelVolume out;
   out.geometry = g;
@@ -82,7 +91,147 @@ std::map<std::string, std::string> labelFiles(const std::string& labels) {
   return byId;
 }
 
+void writeProbabilities(const torch::Tensor& probs, const ImageGeometry& g, const fs::path& dir,
+                        const std::string& id) {
+  // Softmax channel 0 is the background; a sigmoid model's channels are all foreground.
+  const int64_t first = probs.size(0) > 1 ? 1 : 0;
+  for (int64_t k = first; k < probs.size(0); ++k) {
+    Volume v;
+    v.geometry = g;
+    const auto channel = probs[k].contiguous();
+    v.data.assign(channel.data_ptr<float>(), channel.data_ptr<float>() + channel.numel());
+    writeImage(v, (dir / (id + "_class" + std::to_string(k) + ".nii.gz")).string());
+  }
+}
+
+// Where a scored case's files are, to draw report.html's overlays afterwards.
+struct CaseSources {
+  std::string image;  // empty in metrics-only mode
+  std::string prediction;
+  std::string label;
+};
+
+int64_t busiestSlice(const LabelVolume& v, int c) {
+  const int64_t plane = v.geometry.size[0] * v.geometry.size[1];
+  int64_t best = 0, bestCount = -1;
+  for (int64_t z = 0; z < v.geometry.size[2]; ++z) {
+    const int64_t n = std::count(v.data.begin() + z * plane, v.data.begin() + (z + 1) * plane, c);
+    if (n > bestCount) best = z, bestCount = n;
+  }
+  return best;
+}
+
+// Overlays of the (up to) 3 cases with the lowest mean Dice, at the slice with the most
+// reference voxels of their worst class, and of the (up to) 4 smallest missed lesions.
+void writeHtmlReport(const EvalReport& report, const std::map<std::string, CaseSources>& sources,
+                     const fs::path& outDir) {
+  struct Pick {
+    std::string caseId;
+    int classIndex;
+    int64_t z;  // -1: busiest slice of the reference
+    std::string title;
+  };
+  std::vector<Pick> picks;
+  std::vector<std::pair<double, size_t>> byDice;
+  for (size_t i = 0; i < report.cases.size(); ++i) {
+    std::vector<double> dice;
+    for (const ClassOverlap& o : report.cases[i].overlap) dice.push_back(o.dice);
+    const double mean = meanIgnoringNan(dice);
+    if (std::isfinite(mean)) byDice.emplace_back(mean, i);
+  }
+  std::sort(byDice.begin(), byDice.end());
+  for (size_t k = 0; k < std::min<size_t>(3, byDice.size()); ++k) {
+    const CaseResult& cs = report.cases[byDice[k].second];
+    const ClassOverlap* worst = nullptr;
+    for (const ClassOverlap& o : cs.overlap) {
+      if (std::isfinite(o.dice) && (!worst || o.dice < worst->dice)) worst = &o;
+    }
+    char title[160];
+    std::snprintf(title, sizeof title, "worst #%zu: %s, class %d, Dice %.3f", k + 1, cs.caseId.c_str(),
+                  worst->classIndex, worst->dice);
+    picks.push_back({cs.caseId, worst->classIndex, -1, title});
+  }
+  std::vector<std::pair<const Lesion*, const CaseResult*>> missed;
+  for (const CaseResult& cs : report.cases) {
+    for (const Lesion& l : cs.lesions.lesions) {
+      if (l.counted && !l.detected) missed.emplace_back(&l, &cs);
+    }
+  }
+  std::sort(missed.begin(), missed.end(),
+            [](const auto& a, const auto& b) { return a.first->voxels < b.first->voxels; });
+  for (size_t k = 0; k < std::min<size_t>(4, missed.size()); ++k) {
+    const Lesion& l = *missed[k].first;
+    char title[160];
+    std::snprintf(title, sizeof title, "missed: %s, class %d, lesion %d (%lld voxels, %.1f mm^3)",
+                  missed[k].second->caseId.c_str(), l.classIndex, l.id,
+                  static_cast<long long>(l.voxels), l.volumeMm3);
+    picks.push_back({missed[k].second->caseId, l.classIndex, l.firstVoxel, title});
+  }
+
+  std::vector<OverlayFigure> figures;
+  for (const Pick& p : picks) {
+    const auto src = sources.find(p.caseId);
+    if (src == sources.end()) continue;
+    const LabelVolume ref = readLabel(src->second.label);
+    const LabelVolume pred = readLabel(src->second.prediction);
+    Volume image;
+    if (!src->second.image.empty()) image = readImage(src->second.image);
+    const int64_t plane = ref.geometry.size[0] * ref.geometry.size[1];
+    const int64_t z = p.z < 0 ? busiestSlice(ref, p.classIndex) : p.z / plane;
+    figures.push_back(renderOverlay(src->second.image.empty() ? nullptr : &image, ref, pred,
+                                    p.classIndex, z, p.title + ", slice z=" + std::to_string(z)));
+  }
+  writeTextFileAtomically((outDir / "report.html").string(), renderReportHtml(report, figures));
+}
+
 }  // namespace
+
+DatasetLabels findDatasetLabels(const std::string& labelsPath) {
+  DatasetLabels out;
+  std::error_code ec;
+  fs::path dir = fs::is_directory(labelsPath, ec) ? fs::path(labelsPath) : fs::path(labelsPath).parent_path();
+  dir = fs::absolute(dir, ec).lexically_normal();
+  if (!dir.empty() && dir.filename().empty()) dir = dir.parent_path();  // trailing slash
+  for (const fs::path& candidate : {dir / "dataset.json", dir.parent_path() / "dataset.json"}) {
+    if (!fs::is_regular_file(candidate, ec)) continue;
+    nlohmann::json j;
+    try {
+      std::ifstream in(candidate);
+      j = nlohmann::json::parse(in);
+    } catch (const std::exception& e) {
+      throw InputError(candidate.string() + ": not valid JSON: " + e.what());
+    }
+    if (!j.contains("labels") || !j["labels"].is_object()) {
+      throw InputError(candidate.string() + ": no \"labels\" object");
+    }
+    std::map<int, std::string> names;
+    for (const auto& [key, value] : j["labels"].items()) {
+      // nnU-Net v2: "name": index (or a list of indices for regions); MSD: "index": "name".
+      if (value.is_number_integer()) {
+        names[value.get<int>()] = key;
+      } else if (value.is_array()) {
+        for (const auto& v : value) {
+          if (v.is_number_integer()) names.emplace(v.get<int>(), key);
+        }
+      } else if (value.is_string()) {
+        try {
+          names[std::stoi(key)] = value.get<std::string>();
+        } catch (const std::exception&) {
+          throw InputError(candidate.string() + ": labels: key '" + key + "' is not a class index");
+        }
+      }
+    }
+    if (names.empty() || names.begin()->first < 0 || names.rbegin()->first > 255) {
+      throw InputError(candidate.string() + ": labels must map to class indices 0..255");
+    }
+    out.numClasses = names.rbegin()->first + 1;
+    out.names.assign(static_cast<size_t>(out.numClasses), "");
+    for (const auto& [index, name] : names) out.names[static_cast<size_t>(index)] = name;
+    out.path = candidate.string();
+    return out;
+  }
+  return out;
+}
 
 std::vector<CaseFiles> discoverCases(const std::string& path, bool stripChannel) {
   std::error_code ec;
@@ -119,7 +268,9 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
   EvalReport report;
   report.emptyRule = o.emptyRule;
   report.lesionOptions = o.lesions;
+  report.surfaceDistances = o.surfaceDistances;
   const fs::path outDir(o.output);
+  std::map<std::string, CaseSources> sources;
   std::error_code ec;
   fs::create_directories(outDir, ec);
   if (ec) throw InputError("cannot create output directory '" + o.output + "': " + ec.message());
@@ -138,6 +289,12 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
     const Normalization norm = parseNormalization(model.config.data.normalization);
     const fs::path predDir = outDir / "predictions";
     fs::create_directories(predDir);
+    const fs::path probDir = outDir / "probabilities";
+    if (o.saveProbabilities) fs::create_directories(probDir);
+    if (!o.labels.empty()) {
+      const DatasetLabels named = findDatasetLabels(o.labels);
+      if (named.numClasses == report.numClasses) report.classNames = named.names;
+    }
     const auto cases = discoverCases(o.images, /*stripChannel=*/true);
     log->info("predicting {} cases (overlap {}, mirror TTA {})", cases.size(), window.overlap, window.mirror);
     for (const auto& files : cases) {
@@ -145,9 +302,12 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
       const auto label = labels.find(files.id);
       if (label != labels.end()) entry.label = label->second;
       const LoadedCase c = loadCase(entry, norm, static_cast<int>(model.numClasses));
-      LabelVolume pred = predictCase(model, c, window);
+      torch::Tensor probs;
+      LabelVolume pred = predictCase(model, c, window, o.saveProbabilities ? &probs : nullptr);
       writeLabel(pred, (predDir / (files.id + ".nii.gz")).string());
+      if (o.saveProbabilities) writeProbabilities(probs, c.image.geometry, probDir, files.id);
       if (!entry.label.empty()) {
+        sources[files.id] = {files.files.front(), (predDir / (files.id + ".nii.gz")).string(), entry.label};
         report.cases.push_back(evaluateCase(files.id, pred, c.label, report));
         log->info("case {}: Dice {}", files.id,
                   report.cases.back().overlap.empty() ? std::nan("") : report.cases.back().overlap[0].dice);
@@ -172,16 +332,33 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
       for (uint8_t v : pred.data) maxValue = std::max<int>(maxValue, v);
       volumes.emplace_back(std::move(pred), std::move(ref));
     }
-    report.numClasses = maxValue + 1;
+    // --num-classes, else dataset.json labels, else the largest label seen + 1.
+    const DatasetLabels named = findDatasetLabels(o.labels);
+    if (o.numClasses > 0) {
+      report.numClasses = o.numClasses;
+      log->info("{} classes (--num-classes)", report.numClasses);
+    } else if (named.numClasses > 0) {
+      report.numClasses = named.numClasses;
+      log->info("{} classes from {}", report.numClasses, named.path);
+    } else {
+      report.numClasses = maxValue + 1;
+      log->info("{} classes (largest label + 1; no dataset.json next to or above {})",
+                report.numClasses, o.labels);
+    }
+    if (named.numClasses == report.numClasses) report.classNames = named.names;
     for (size_t i = 0; i < volumes.size(); ++i) {
       if (!volumes[i].first.geometry.sameGrid(volumes[i].second.geometry)) {
         throw InputError("case '" + cases[i].id + "': prediction " + volumes[i].first.geometry.describeSize() +
                          " and label " + volumes[i].second.geometry.describeSize() + " differ in grid");
       }
+      sources[cases[i].id] = {"", pairs[i].first, pairs[i].second};
       report.cases.push_back(evaluateCase(cases[i].id, volumes[i].first, volumes[i].second, report));
     }
   }
-  if (!report.cases.empty()) writeEvalReport(report, o.output);
+  if (!report.cases.empty()) {
+    writeEvalReport(report, o.output);
+    if (o.htmlReport) writeHtmlReport(report, sources, outDir);
+  }
   return report;
 }
 

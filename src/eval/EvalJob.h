@@ -16,13 +16,28 @@ struct EvalJobOptions {
   std::string output;       // predictions/ and report files go here
   EmptyRule emptyRule = EmptyRule::Nan;
   LesionMatchOptions lesions;
+  // Metrics-only mode: 0 = from a dataset.json in or above the labels folder, else the
+  // largest label in predictions and references + 1.
+  int numClasses = 0;
+  bool surfaceDistances = true;
+  bool htmlReport = true;
   // Inference; negative / empty = take from the checkpoint's config.
   double overlap = -1.0;
   int64_t tileBatch = 0;
   bool mirror = false;
   std::string device = "cpu";
-  bool saveProbabilities = false;
+  bool saveProbabilities = false;  // probabilities/<case>_class<c>.nii.gz, float32
 };
+
+// Class count and names from the "labels" of a dataset.json in `labelsPath` (a folder,
+// or a file's folder) or the folder above it: nnU-Net v2 {"name": index} or MSD
+// {"index": "name"}. numClasses = largest index + 1; 0 when no dataset.json is found.
+struct DatasetLabels {
+  int numClasses = 0;
+  std::vector<std::string> names;  // indexed by class
+  std::string path;                // the dataset.json used
+};
+DatasetLabels findDatasetLabels(const std::string& labelsPath);
 
 // Groups NIfTI files of a folder (or one file) by case id: `<id>_<cccc>.nii[.gz]`
 // files become the channels of case <id> when stripChannel, else one file per case.

@@ -13,7 +13,9 @@ std::vector<int64_t> slidingWindowSteps(int64_t size, int64_t patch, double over
   const int64_t count = static_cast<int64_t>(std::ceil(static_cast<double>(size - patch) / target)) + 1;
   std::vector<int64_t> steps;
   const double actual = count > 1 ? static_cast<double>(size - patch) / static_cast<double>(count - 1) : 0.0;
-  for (int64_t i = 0; i < count; ++i) steps.push_back(static_cast<int64_t>(std::llround(actual * i)));
+  // nnU-Net rounds with np.round, which rounds halves to even; std::nearbyint does the
+  // same in the default rounding mode (std::llround would round 8.5 up to 9).
+  for (int64_t i = 0; i < count; ++i) steps.push_back(static_cast<int64_t>(std::nearbyint(actual * i)));
   return steps;
 }
 

@@ -103,6 +103,13 @@ CaseResult evaluateCase(const std::string& caseId, const LabelVolume& pred, cons
   CaseResult result;
   result.caseId = caseId;
   result.overlap = overlapPerClass(pred, ref, settings.numClasses, settings.emptyRule);
+  if (settings.surfaceDistances) {
+    const auto distances = surfaceDistancePerClass(pred, ref, settings.numClasses, settings.emptyRule);
+    for (size_t k = 0; k < distances.size(); ++k) {
+      result.overlap[k].hd95 = distances[k].hd95;
+      result.overlap[k].assd = distances[k].assd;
+    }
+  }
   result.lesions = matchLesions(pred, ref, settings.numClasses, settings.lesionOptions);
   return result;
 }
@@ -125,7 +132,7 @@ LesionDetection detectionFromCounts(int64_t tp, int64_t fp, int64_t fn, EmptyRul
 
 void countLesions(const CaseLesions& lesions, int c, int64_t& tp, int64_t& fp, int64_t& fn) {
   for (const Lesion& l : lesions.lesions) {
-    if (l.classIndex == c) ++(l.detected ? tp : fn);
+    if (l.classIndex == c && l.counted) ++(l.detected ? tp : fn);
   }
   if (c >= 0 && c < static_cast<int>(lesions.falsePositives.size())) fp += lesions.falsePositives[c];
 }
@@ -147,7 +154,7 @@ double lesionWiseDice(const CaseLesions& lesions, int classIndex, EmptyRule rule
   double sum = 0.0;
   int64_t count = 0;
   for (const Lesion& l : lesions.lesions) {
-    if (l.classIndex != classIndex) continue;
+    if (l.classIndex != classIndex || !l.counted) continue;
     sum += l.dice;
     ++count;
   }
@@ -202,29 +209,59 @@ void validateReport(const EvalReport& report) {
   }
 }
 
-void writePerCaseCsv(const EvalReport& report, const std::string& path) {
+namespace {
+// Counted reference lesions, detected ones and false positives of one class in one case.
+struct LesionCounts {
+  int64_t ref = 0, detected = 0, fp = 0;
+};
+LesionCounts lesionCounts(const CaseLesions& lesions, int c) {
+  LesionCounts n;
+  for (const Lesion& l : lesions.lesions) {
+    if (l.classIndex != c || !l.counted) continue;
+    ++n.ref;
+    n.detected += l.detected ? 1 : 0;
+  }
+  n.fp = lesions.falsePositives[c];
+  return n;
+}
+}  // namespace
+
+void writeCasesCsv(const EvalReport& report, const std::string& path) {
   validateReport(report);
   std::ostringstream out;
-  out << "case,class,dice,iou,ref_voxels,pred_voxels,tp,fp,fn\n";
+  out << "case,class,dice,iou,hd95,assd,ref_voxels,pred_voxels,ref_lesions,detected_lesions,"
+         "fp_lesions,lesion_wise_dice,tp_voxels,fp_voxels,fn_voxels\n";
   for (const CaseResult& cs : report.cases) {
     for (const ClassOverlap& o : cs.overlap) {
+      const LesionCounts n = lesionCounts(cs.lesions, o.classIndex);
       out << csvField(cs.caseId) << ',' << o.classIndex << ',' << csvNumber(o.dice) << ','
-          << csvNumber(o.iou) << ',' << o.refVoxels << ',' << o.predVoxels << ',' << o.tp << ','
-          << o.fp << ',' << o.fn << '\n';
+          << csvNumber(o.iou) << ',' << csvNumber(o.hd95) << ',' << csvNumber(o.assd) << ','
+          << o.refVoxels << ',' << o.predVoxels << ',' << n.ref << ',' << n.detected << ','
+          << n.fp << ',' << csvNumber(lesionWiseDice(cs.lesions, o.classIndex, report.emptyRule))
+          << ',' << o.tp << ',' << o.fp << ',' << o.fn << '\n';
     }
   }
   writeAtomically(path, out.str());
 }
 
+std::string sizeBinLabel(const std::vector<double>& bins, int bin) {
+  if (bin < 0) return "<" + edge(bins.front());
+  const double high = bin + 1 < static_cast<int>(bins.size()) ? bins[bin + 1]
+                                                              : std::numeric_limits<double>::infinity();
+  return edge(bins[bin]) + "-" + edge(high);
+}
+
 void writeLesionsCsv(const EvalReport& report, const std::string& path) {
   validateReport(report);
   std::ostringstream out;
-  out << "case,class,lesion,voxels,volume_mm3,bin,detected,dice\n";
+  out << "case,class,lesion,voxels,volume_mm3,size_bin,detected,dice,iou,matched_components,"
+         "scored\n";
   for (const CaseResult& cs : report.cases) {
     for (const Lesion& l : cs.lesions.lesions) {
       out << csvField(cs.caseId) << ',' << l.classIndex << ',' << l.id << ',' << l.voxels << ','
-          << csvNumber(l.volumeMm3) << ',' << l.bin << ',' << (l.detected ? 1 : 0) << ','
-          << csvNumber(l.dice) << '\n';
+          << csvNumber(l.volumeMm3) << ',' << sizeBinLabel(report.lesionOptions.sizeBinsMm3, l.bin)
+          << ',' << (l.detected ? 1 : 0) << ',' << csvNumber(l.dice) << ',' << csvNumber(l.iou)
+          << ',' << l.matchedComponents << ',' << (l.counted ? 1 : 0) << '\n';
     }
   }
   writeAtomically(path, out.str());
@@ -250,26 +287,47 @@ void writeSizeBinsCsv(const EvalReport& report, const std::string& path) {
   writeAtomically(path, out.str());
 }
 
-void writeSummaryJson(const EvalReport& report, const std::string& path) {
+namespace {
+std::string matchRuleText(const LesionMatchOptions& o) {
+  return o.match == MatchRule::Iou ? "iou>=" + csvNumber(o.iouThreshold) : "any-overlap";
+}
+}  // namespace
+
+void writeMetricsJson(const EvalReport& report, const std::string& path) {
   validateReport(report);
   using json = nlohmann::ordered_json;  // keeps "conventions" first for readers
   const EmptyRule rule = report.emptyRule;
+  const LesionMatchOptions& lo = report.lesionOptions;
   json conventions = {
       {"empty_rule", toString(rule)},
       {"empty_rule_applies_to",
-       "Dice/IoU of a class empty in reference and prediction; lesion precision/recall/F1 and "
-       "lesion-wise Dice of a case with no reference and no predicted lesions"},
-      {"connectivity", report.lesionOptions.connectivity},
-      {"size_bins_mm3", report.lesionOptions.sizeBinsMm3},
+       "Dice/IoU of a class empty in reference and prediction (HD95/ASSD: one -> 0 mm, zero -> "
+       "inf, nan -> NaN); lesion precision/recall/F1 and lesion-wise Dice of a case with no "
+       "reference and no predicted lesions"},
+      {"preset", lo.preset.empty() ? json(nullptr) : json(lo.preset)},
+      {"connectivity", lo.connectivity},
+      {"match_rule", matchRuleText(lo)},
+      {"reference_dilation_iterations", lo.referenceDilation},
+      {"reference_dilation_structure", "18-neighbourhood cross (generate_binary_structure(3, 2))"},
+      {"min_lesion_volume_mm3", lo.minLesionVolumeMm3},
+      {"min_lesion_volume_rule", "lesions with volume <= min_lesion_volume_mm3 are not scored "
+                                 "(0: all scored); predicted components matching them are not FP"},
+      {"size_bins_mm3", lo.sizeBinsMm3},
       {"size_bin_rule", "lower edges, lower edge inclusive, last bin open-ended"},
-      {"match_rule", "any-overlap"},
-      {"lesion_dice", "Dice of a reference lesion with the union of predicted components "
-                      "overlapping it"},
+      {"lesion_dice", "Dice of a reference lesion with the union of the predicted components "
+                      "matching it"},
       {"lesion_counts", "tp: detected reference lesions; fn: missed reference lesions; fp: "
-                        "predicted components overlapping no reference lesion"},
-      {"lesion_wise_dice", "sum of lesion Dice / (reference lesions + fp), BraTS-2023 form "
-                           "without reference dilation or volume threshold"},
-      {"mean_dice", "mean over cases ignoring NaN"}};
+                        "predicted components matching no reference lesion"},
+      {"lesion_wise_dice", "sum of lesion Dice / (scored reference lesions + fp) (BraTS 2023)"},
+      {"surface", "voxels of the class with a face neighbour outside it (grid border counts as "
+                  "outside)"},
+      {"hd95", "max of the two directed 95th percentiles (linear interpolation) of surface "
+               "distances in mm (MONAI compute_hausdorff_distance, percentile=95)"},
+      {"assd", "mean of both directed surface distance sets together, mm (MONAI "
+               "compute_average_surface_distance, symmetric=True)"},
+      {"surface_distance_empty", "exactly one of reference/prediction empty -> inf (null in "
+                                 "JSON, 'inf' in CSV); means use finite values only"},
+      {"mean", "mean over cases of the finite values; null when there are none"}};
 
   auto detectionJson = [](const LesionDetection& d) {
     return json{{"tp", d.tp},
@@ -279,14 +337,20 @@ void writeSummaryJson(const EvalReport& report, const std::string& path) {
                 {"recall", jsonNumber(d.recall)},
                 {"f1", jsonNumber(d.f1)}};
   };
+  auto countInfinite = [](const std::vector<double>& v) {
+    return std::count_if(v.begin(), v.end(), [](double x) { return std::isinf(x); });
+  };
 
   json classes = json::array();
+  std::vector<double> classDice, classHd95, classAssd, classLwDice, classF1;
   for (int c = 1; c < report.numClasses; ++c) {
-    std::vector<double> dice, iou, precision, recall, f1, lwDice;
+    std::vector<double> dice, iou, hd95, assd, precision, recall, f1, lwDice;
     int64_t fp = 0;
     for (const CaseResult& cs : report.cases) {
       dice.push_back(overlapOf(cs, c).dice);
       iou.push_back(overlapOf(cs, c).iou);
+      hd95.push_back(overlapOf(cs, c).hd95);
+      assd.push_back(overlapOf(cs, c).assd);
       const LesionDetection d = lesionDetection(cs.lesions, c, rule);
       precision.push_back(d.precision);
       recall.push_back(d.recall);
@@ -297,14 +361,23 @@ void writeSummaryJson(const EvalReport& report, const std::string& path) {
     int64_t finiteDice = 0;
     for (double v : dice) finiteDice += std::isfinite(v) ? 1 : 0;
     const double numCases = static_cast<double>(report.cases.size());
+    const LesionDetection pooled = pooledLesionDetection(report, c);
+    classDice.push_back(meanIgnoringNan(dice));
+    classHd95.push_back(meanIgnoringNan(hd95));
+    classAssd.push_back(meanIgnoringNan(assd));
+    classLwDice.push_back(meanIgnoringNan(lwDice));
+    classF1.push_back(pooled.f1);
     classes.push_back(
         {{"class", c},
          {"name", className(report, c)},
          {"mean_dice", jsonNumber(meanIgnoringNan(dice))},
          {"mean_iou", jsonNumber(meanIgnoringNan(iou))},
+         {"mean_hd95", jsonNumber(meanIgnoringNan(hd95))},
+         {"mean_assd", jsonNumber(meanIgnoringNan(assd))},
          {"cases_with_dice", finiteDice},
+         {"cases_with_infinite_distance", countInfinite(hd95)},
          {"fp_per_case", jsonNumber(ratio(static_cast<double>(fp), numCases))},
-         {"lesion_detection_pooled", detectionJson(pooledLesionDetection(report, c))},
+         {"lesion_detection_pooled", detectionJson(pooled)},
          {"lesion_detection_mean_per_case",
           {{"precision", jsonNumber(meanIgnoringNan(precision))},
            {"recall", jsonNumber(meanIgnoringNan(recall))},
@@ -312,13 +385,37 @@ void writeSummaryJson(const EvalReport& report, const std::string& path) {
          {"mean_lesion_wise_dice", jsonNumber(meanIgnoringNan(lwDice))}});
   }
 
+  json bins = json::array();
+  for (const SizeBinRow& r : binRows(report)) {
+    bins.push_back({{"class", r.classIndex},
+                    {"bin", sizeBinLabel(lo.sizeBinsMm3, static_cast<int>(
+                                std::find(lo.sizeBinsMm3.begin(), lo.sizeBinsMm3.end(), r.lowMm3) -
+                                lo.sizeBinsMm3.begin()))},
+                    {"low_mm3", r.lowMm3},
+                    {"high_mm3", jsonNumber(r.highMm3)},
+                    {"lesions", r.lesions},
+                    {"detected", r.detected},
+                    {"sensitivity", jsonNumber(r.sensitivity)},
+                    {"mean_lesion_dice", jsonNumber(r.meanDice)}});
+  }
+
+  const json overall = {{"mean_dice", jsonNumber(meanIgnoringNan(classDice))},
+                        {"mean_hd95", jsonNumber(meanIgnoringNan(classHd95))},
+                        {"mean_assd", jsonNumber(meanIgnoringNan(classAssd))},
+                        {"mean_lesion_wise_dice", jsonNumber(meanIgnoringNan(classLwDice))},
+                        {"mean_lesion_f1_pooled", jsonNumber(meanIgnoringNan(classF1))},
+                        {"averaging", "mean over foreground classes of the per-class values"}};
+
   json cases = json::array();
   for (const CaseResult& cs : report.cases) {
     json perClass = json::array();
     for (int c = 1; c < report.numClasses; ++c) {
+      const ClassOverlap& o = overlapOf(cs, c);
       json entry = {{"class", c},
-                    {"dice", jsonNumber(overlapOf(cs, c).dice)},
-                    {"iou", jsonNumber(overlapOf(cs, c).iou)},
+                    {"dice", jsonNumber(o.dice)},
+                    {"iou", jsonNumber(o.iou)},
+                    {"hd95", jsonNumber(o.hd95)},
+                    {"assd", jsonNumber(o.assd)},
                     {"lesion_wise_dice", jsonNumber(lesionWiseDice(cs.lesions, c, rule))}};
       entry.update(detectionJson(lesionDetection(cs.lesions, c, rule)));
       perClass.push_back(entry);
@@ -326,12 +423,18 @@ void writeSummaryJson(const EvalReport& report, const std::string& path) {
     cases.push_back({{"case", cs.caseId}, {"classes", perClass}});
   }
 
-  const json summary = {{"conventions", conventions},
+  const json metrics = {{"conventions", conventions},
                         {"num_cases", report.cases.size()},
                         {"num_classes", report.numClasses},
+                        {"overall", overall},
                         {"classes", classes},
+                        {"size_bins", bins},
                         {"cases", cases}};
-  writeAtomically(path, summary.dump(2) + "\n");
+  writeAtomically(path, metrics.dump(2) + "\n");
+}
+
+void writeTextFileAtomically(const std::string& path, const std::string& content) {
+  writeAtomically(path, content);
 }
 
 void writeEvalReport(const EvalReport& report, const std::string& outputDir) {
@@ -343,16 +446,23 @@ void writeEvalReport(const EvalReport& report, const std::string& outputDir) {
                      (ec ? ec.message() : std::string("not a directory")));
   }
   const std::filesystem::path dir(outputDir);
-  writePerCaseCsv(report, (dir / "per_case.csv").string());
+  writeCasesCsv(report, (dir / "cases.csv").string());
   writeLesionsCsv(report, (dir / "lesions.csv").string());
   writeSizeBinsCsv(report, (dir / "size_bins.csv").string());
-  writeSummaryJson(report, (dir / "summary.json").string());
+  writeMetricsJson(report, (dir / "metrics.json").string());
 }
 
 std::string describeConventions(const EvalReport& report) {
-  return "empty-reference rule: " + toString(report.emptyRule) + "; lesions: " +
-         std::to_string(report.lesionOptions.connectivity) +
-         "-connected components, detected on any overlap";
+  const LesionMatchOptions& o = report.lesionOptions;
+  std::string text = "empty-reference rule: " + toString(report.emptyRule) + "; lesions: " +
+                     std::to_string(o.connectivity) + "-connected components, detected on " +
+                     (o.match == MatchRule::Iou ? "IoU >= " + csvNumber(o.iouThreshold) : "any overlap");
+  if (o.referenceDilation > 0) {
+    text += " with the reference dilated " + std::to_string(o.referenceDilation) + "x";
+  }
+  if (o.minLesionVolumeMm3 > 0) text += "; lesions <= " + edge(o.minLesionVolumeMm3) + " mm^3 not scored";
+  if (!o.preset.empty()) text += "; preset " + o.preset;
+  return text;
 }
 
 std::string formatCaseTable(const EvalReport& report) {
@@ -408,11 +518,19 @@ std::string formatSizeBinTable(const EvalReport& report) {
   }
   int64_t unbinned = 0;
   for (const CaseResult& cs : report.cases) {
-    for (const Lesion& l : cs.lesions.lesions) unbinned += l.bin < 0 ? 1 : 0;
+    for (const Lesion& l : cs.lesions.lesions) unbinned += l.bin < 0 && l.counted ? 1 : 0;
+  }
+  int64_t unscored = 0;
+  for (const CaseResult& cs : report.cases) {
+    for (const Lesion& l : cs.lesions.lesions) unscored += l.counted ? 0 : 1;
   }
   if (unbinned > 0) {
     out << unbinned << " lesion(s) below " << edge(report.lesionOptions.sizeBinsMm3.front())
         << " mm^3 are in no bin\n";
+  }
+  if (unscored > 0) {
+    out << unscored << " lesion(s) <= " << edge(report.lesionOptions.minLesionVolumeMm3)
+        << " mm^3 are not scored\n";
   }
   out << describeConventions(report) << '\n';
   return out.str();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "metrics/SegMetrics.h"
+#include "metrics/SurfaceDistance.h"
 
 namespace seg {
 
@@ -19,16 +20,20 @@ struct EvalReport {
   std::vector<CaseResult> cases;
   int numClasses = 2;
   EmptyRule emptyRule = EmptyRule::Nan;
-  LesionMatchOptions lesionOptions;     // connectivity and size bins the lesions used
+  LesionMatchOptions lesionOptions;     // connectivity, matching, bins the lesions used
   std::vector<std::string> classNames;  // optional, indexed by class; tables fall back to "class c"
+  bool surfaceDistances = true;         // HD95/ASSD per case and class (ITK distance maps)
 };
 
-// overlapPerClass + matchLesions for one case with the report's settings.
+// overlapPerClass (+ surfaceDistancePerClass when settings.surfaceDistances) +
+// matchLesions for one case with the report's settings.
 CaseResult evaluateCase(const std::string& caseId, const LabelVolume& pred, const LabelVolume& ref,
                         const EvalReport& settings);
 
 // Lesion detection counts for one class. tp = detected reference lesions, fn = missed
-// ones, fp = predicted components overlapping no reference lesion (BraTS-2023 counting).
+// ones, fp = predicted components matching no reference lesion (BraTS-2023 counting).
+// Lesions that are not counted (at or below LesionMatchOptions::minLesionVolumeMm3) are
+// in neither tp nor fn.
 // precision = tp/(tp+fp), recall = tp/(tp+fn), f1 = 2tp/(2tp+fp+fn); a ratio with a zero
 // denominator is NaN, except that with no reference and no predicted lesions at all all
 // three follow the empty rule (the lesion-level analogue of an empty Dice).
@@ -41,9 +46,10 @@ LesionDetection lesionDetection(const CaseLesions& lesions, int classIndex, Empt
 LesionDetection pooledLesionDetection(const EvalReport& report, int classIndex);
 
 // BraTS-2023 lesion-wise Dice (rachitsaluja/BraTS-2023-Metrics: missed lesions and false
-// positives score 0, averaged over reference lesions + false positives), without its
-// reference dilation and volume threshold: sum of lesion Dice / (reference lesions + FP);
-// the empty rule when both are zero (BraTS itself scores that case 1).
+// positives score 0, averaged over reference lesions + false positives): sum of lesion
+// Dice / (counted reference lesions + FP), with the reference dilation and volume
+// threshold of the match options (the brats2023 preset sets BraTS's); the empty rule
+// when both are zero (BraTS itself scores that case 1).
 double lesionWiseDice(const CaseLesions& lesions, int classIndex, EmptyRule rule);
 
 // Mean over the finite values; NaN when there are none.
@@ -55,15 +61,24 @@ void validateReport(const EvalReport& report);
 
 // Files written atomically (temporary file in the same directory, then rename), so a
 // crash never leaves a half-written report. NaN is "nan" in CSV and null in JSON.
-void writePerCaseCsv(const EvalReport& report, const std::string& path);
+// cases.csv: one row per case and class (overlap, surface distances, lesion counts).
+void writeCasesCsv(const EvalReport& report, const std::string& path);
+// lesions.csv: one row per reference lesion.
 void writeLesionsCsv(const EvalReport& report, const std::string& path);
 void writeSizeBinsCsv(const EvalReport& report, const std::string& path);
-void writeSummaryJson(const EvalReport& report, const std::string& path);
-// Creates outputDir if needed and writes per_case.csv, lesions.csv, size_bins.csv and
-// summary.json into it. Throws InputError naming the path when it cannot.
+// metrics.json: conventions, summary per class, per size bin, overall, and per case.
+void writeMetricsJson(const EvalReport& report, const std::string& path);
+// The atomic write the report files use (for report.html).
+void writeTextFileAtomically(const std::string& path, const std::string& content);
+// Creates outputDir if needed and writes cases.csv, lesions.csv, size_bins.csv and
+// metrics.json into it. Throws InputError naming the path when it cannot.
 void writeEvalReport(const EvalReport& report, const std::string& outputDir);
 
+// "0-10", "10-100", "1000-inf"; "<5" for a lesion below the first edge (bin -1).
+std::string sizeBinLabel(const std::vector<double>& sizeBinsMm3, int bin);
+
 // "empty-reference rule: nan; lesions: 26-connected components, detected on any overlap"
+// plus the dilation, volume threshold and preset when set.
 std::string describeConventions(const EvalReport& report);
 // Fixed-width console tables ending with the conventions line; NaN shows as "n/a".
 std::string formatCaseTable(const EvalReport& report);     // Dice per case and class + mean row

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
+#include <map>
 #include <sstream>
 
 #include "core/Error.h"
@@ -287,7 +289,140 @@ void validateLesionMatchOptions(const LesionMatchOptions& options) {
                        list.str() + "]");
     }
   }
+  if (options.match == MatchRule::Iou && !(options.iouThreshold > 0.0 && options.iouThreshold <= 1.0)) {
+    throw InputError("lesion matching: IoU threshold must be in (0, 1], got " +
+                     std::to_string(options.iouThreshold));
+  }
+  if (options.referenceDilation < 0 || options.referenceDilation > 10) {
+    throw InputError("lesion matching: reference dilation must be 0..10 iterations, got " +
+                     std::to_string(options.referenceDilation));
+  }
+  if (!(options.minLesionVolumeMm3 >= 0.0) || !std::isfinite(options.minLesionVolumeMm3)) {
+    throw InputError("lesion matching: minimum lesion volume must be finite and >= 0 mm^3, got " +
+                     std::to_string(options.minLesionVolumeMm3));
+  }
 }
+
+void parseMatchRule(const std::string& text, LesionMatchOptions& options) {
+  if (text == "any" || text == "overlap" || text == "any-overlap") {
+    options.match = MatchRule::AnyOverlap;
+    return;
+  }
+  if (text.rfind("iou:", 0) == 0) {
+    const std::string value = text.substr(4);
+    try {
+      size_t used = 0;
+      const double t = std::stod(value, &used);
+      if (used == value.size() && t > 0.0 && t <= 1.0) {
+        options.match = MatchRule::Iou;
+        options.iouThreshold = t;
+        return;
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  throw InputError("match rule: expected 'any' or 'iou:T' with T in (0, 1], got '" + text + "'");
+}
+
+std::string describeMatchRule(const LesionMatchOptions& options) {
+  std::ostringstream out;
+  if (options.match == MatchRule::Iou) {
+    out << "iou>=" << options.iouThreshold;
+  } else {
+    out << "any-overlap";
+  }
+  if (options.referenceDilation > 0) {
+    out << " with the reference lesion dilated " << options.referenceDilation
+        << "x by the 18-neighbourhood cross";
+  }
+  return out.str();
+}
+
+LesionMatchOptions bratsPreset() {
+  LesionMatchOptions o;
+  o.connectivity = 26;
+  o.match = MatchRule::AnyOverlap;
+  o.referenceDilation = 3;
+  o.minLesionVolumeMm3 = 50.0;
+  o.preset = "brats2023";
+  return o;
+}
+
+std::vector<uint8_t> dilate18(const std::vector<uint8_t>& mask, const std::array<int64_t, 3>& size,
+                              int iterations) {
+  const int64_t nx = size[0], ny = size[1], nz = size[2];
+  std::vector<uint8_t> cur(mask), next;
+  for (int it = 0; it < iterations; ++it) {
+    next = cur;
+    for (int64_t z = 0; z < nz; ++z) {
+      for (int64_t y = 0; y < ny; ++y) {
+        for (int64_t x = 0; x < nx; ++x) {
+          if (!cur[(z * ny + y) * nx + x]) continue;
+          // Scatter into the 18 neighbours: offsets with Manhattan length 1 or 2.
+          for (int dz = -1; dz <= 1; ++dz) {
+            const int64_t zz = z + dz;
+            if (zz < 0 || zz >= nz) continue;
+            for (int dy = -1; dy <= 1; ++dy) {
+              const int64_t yy = y + dy;
+              if (yy < 0 || yy >= ny) continue;
+              for (int dx = -1; dx <= 1; ++dx) {
+                const int64_t xx = x + dx;
+                if (xx < 0 || xx >= nx || std::abs(dx) + std::abs(dy) + std::abs(dz) > 2) continue;
+                next[(zz * ny + yy) * nx + xx] = 1;
+              }
+            }
+          }
+        }
+      }
+    }
+    cur.swap(next);
+  }
+  return cur;
+}
+
+namespace {
+
+// Reference lesions of one class. Without dilation: the components themselves, and each
+// lesion is matched on its own voxels. With dilation (BraTS 2023): components of the
+// dilated class mask group the reference components (lesion = the reference voxels of one
+// dilated component, ids renumbered by each lesion's first voxel in raster order) and a
+// lesion is matched on its dilated component, which equals the dilation of the lesion.
+struct ReferenceLesions {
+  Components lesions;  // lesion id per voxel (reference voxels only)
+  Components regions;  // matching region id per voxel (== lesion id space)
+};
+
+ReferenceLesions referenceLesions(const LabelVolume& ref, int c, const LesionMatchOptions& options) {
+  ReferenceLesions out;
+  if (options.referenceDilation <= 0) {
+    out.lesions = connectedComponents(ref.data, ref.geometry.size, c, options.connectivity);
+    out.regions = out.lesions;
+    return out;
+  }
+  std::vector<uint8_t> mask(ref.data.size());
+  for (size_t i = 0; i < mask.size(); ++i) mask[i] = ref.data[i] == c ? 1 : 0;
+  const std::vector<uint8_t> dilated = dilate18(mask, ref.geometry.size, options.referenceDilation);
+  Components grouped = connectedComponents(dilated, ref.geometry.size, 1, options.connectivity);
+  // Renumber dilated components by the first *reference* voxel they hold.
+  std::vector<int32_t> remap(grouped.count + 1, 0);
+  int32_t next = 0;
+  out.lesions.ids.assign(mask.size(), 0);
+  for (size_t i = 0; i < mask.size(); ++i) {
+    if (!mask[i]) continue;
+    int32_t& id = remap[grouped.ids[i]];
+    if (id == 0) id = ++next;
+    out.lesions.ids[i] = id;
+  }
+  out.lesions.count = next;
+  out.regions.count = next;
+  out.regions.ids.assign(mask.size(), 0);
+  for (size_t i = 0; i < mask.size(); ++i) {
+    if (grouped.ids[i] != 0) out.regions.ids[i] = remap[grouped.ids[i]];
+  }
+  return out;
+}
+
+}  // namespace
 
 CaseLesions matchLesions(const LabelVolume& pred, const LabelVolume& ref, int numClasses,
                          const LesionMatchOptions& options) {
@@ -303,33 +438,54 @@ CaseLesions matchLesions(const LabelVolume& pred, const LabelVolume& ref, int nu
   result.falsePositives.assign(static_cast<size_t>(numClasses), 0);
 
   for (int c = 1; c < numClasses; ++c) {
-    const Components refCc = connectedComponents(ref.data, ref.geometry.size, c, options.connectivity);
+    const ReferenceLesions refLesions = referenceLesions(ref, c, options);
+    const Components& refCc = refLesions.lesions;
     const Components predCc =
         connectedComponents(pred.data, pred.geometry.size, c, options.connectivity);
-    std::vector<int64_t> voxels(refCc.count + 1, 0), overlap(refCc.count + 1, 0),
-        first(refCc.count + 1, -1), unionSize(refCc.count + 1, 0), predSize(predCc.count + 1, 0);
-    std::vector<char> predMatched(predCc.count + 1, 0);
-    // (lesion, predicted component) pairs; consecutive voxels mostly repeat the last pair.
-    std::vector<uint64_t> pairs;
-    uint64_t lastPair = 0;
+    const int32_t numRef = refCc.count;
+    std::vector<int64_t> voxels(numRef + 1, 0), first(numRef + 1, -1), predSize(predCc.count + 1, 0);
+    // (lesion, predicted component) -> voxels shared by the lesion itself and the
+    // component; a pair also exists (with 0 shared voxels) when the component only meets
+    // the lesion's dilated region.
+    std::map<uint64_t, int64_t> pairs;
+    uint64_t lastKey = 0;
+    int64_t* lastShared = nullptr;  // consecutive voxels mostly repeat the last pair
     for (size_t i = 0; i < ref.data.size(); ++i) {
-      const int32_t r = refCc.ids[i], p = predCc.ids[i];
+      const int32_t r = refCc.ids[i], m = refLesions.regions.ids[i], p = predCc.ids[i];
       if (p != 0) ++predSize[p];
-      if (r == 0) continue;
-      ++voxels[r];
-      if (first[r] < 0) first[r] = static_cast<int64_t>(i);
-      if (p == 0) continue;
-      ++overlap[r];
-      predMatched[p] = 1;
-      const uint64_t key = (static_cast<uint64_t>(r) << 32) | static_cast<uint32_t>(p);
-      if (key != lastPair) pairs.push_back(key);
-      lastPair = key;
+      if (r != 0) {
+        ++voxels[r];
+        if (first[r] < 0) first[r] = static_cast<int64_t>(i);
+      }
+      if (p == 0 || m == 0) continue;
+      const uint64_t key = (static_cast<uint64_t>(m) << 32) | static_cast<uint32_t>(p);
+      if (lastShared == nullptr || key != lastKey) {
+        lastShared = &pairs[key];
+        lastKey = key;
+      }
+      if (r != 0) ++*lastShared;
     }
-    std::sort(pairs.begin(), pairs.end());
-    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
-    for (uint64_t key : pairs) unionSize[key >> 32] += predSize[key & 0xffffffffu];
 
-    for (int32_t r = 1; r <= refCc.count; ++r) {
+    std::vector<char> predMatched(predCc.count + 1, 0);
+    std::vector<int64_t> overlap(numRef + 1, 0), unionSize(numRef + 1, 0);
+    std::vector<int> matched(numRef + 1, 0);
+    for (const auto& [key, shared] : pairs) {
+      const auto r = static_cast<int32_t>(key >> 32);
+      const auto p = static_cast<int32_t>(key & 0xffffffffu);
+      bool isMatch = true;
+      if (options.match == MatchRule::Iou) {
+        const double iou = static_cast<double>(shared) /
+                           static_cast<double>(voxels[r] + predSize[p] - shared);
+        isMatch = iou >= options.iouThreshold;
+      }
+      if (!isMatch) continue;
+      predMatched[p] = 1;
+      ++matched[r];
+      overlap[r] += shared;
+      unionSize[r] += predSize[p];
+    }
+
+    for (int32_t r = 1; r <= numRef; ++r) {
       Lesion lesion;
       lesion.classIndex = c;
       lesion.id = r;
@@ -339,12 +495,15 @@ CaseLesions matchLesions(const LabelVolume& pred, const LabelVolume& ref, int nu
       // Largest lower edge <= volume: lower edges inclusive, last bin open-ended.
       lesion.bin = static_cast<int>(std::upper_bound(bins.begin(), bins.end(), lesion.volumeMm3) -
                                     bins.begin()) - 1;
+      lesion.counted = !(options.minLesionVolumeMm3 > 0.0 && lesion.volumeMm3 <= options.minLesionVolumeMm3);
+      lesion.matchedComponents = matched[r];
       lesion.overlapVoxels = overlap[r];
       lesion.predVoxels = unionSize[r];
-      lesion.detected = overlap[r] > 0;
-      // Every predicted voxel inside the lesion belongs to an overlapping component, so
-      // |lesion ∩ union| is the overlap count.
+      lesion.detected = matched[r] > 0;
+      // Predicted components are disjoint, so |lesion ∩ union| is the sum of the shared
+      // voxels of the matched pairs.
       lesion.dice = 2.0 * overlap[r] / static_cast<double>(voxels[r] + unionSize[r]);
+      lesion.iou = overlap[r] / static_cast<double>(voxels[r] + unionSize[r] - overlap[r]);
       result.lesions.push_back(lesion);
     }
     for (int32_t p = 1; p <= predCc.count; ++p) {
@@ -384,7 +543,7 @@ std::vector<SizeBinRow> aggregateBins(const std::vector<CaseLesions>& cases, int
                          " is out of range for " + std::to_string(numBins) +
                          " size bins (were the lesions matched with other bins?)");
       }
-      if (lesion.bin < 0) continue;  // below the first edge: deliberately unbinned
+      if (lesion.bin < 0 || !lesion.counted) continue;  // deliberately unbinned / unscored
       const size_t k = static_cast<size_t>(lesion.classIndex - 1) * numBins + lesion.bin;
       ++rows[k].lesions;
       if (lesion.detected) ++rows[k].detected;

@@ -31,6 +31,7 @@ YAML
 "$BIN/segtrain" --config k.yaml --output full --log-level error || fail "uninterrupted run"
 
 totalResumes=0
+checkpoints() { local n; n=$(grep -c "checkpoint at iteration" part/train.log 2>/dev/null); echo "${n:-0}"; }
 for trial in $(seq 1 "$TRIALS"); do
   rm -rf part
   kills=0
@@ -38,9 +39,15 @@ for trial in $(seq 1 "$TRIALS"); do
     args=(--config k.yaml --output part --log-level error)
     [[ -f part/checkpoint_latest.pt ]] && args+=(--resume) && totalResumes=$((totalResumes + 1))
     "$BIN/segtrain" "${args[@]}" 2>>stderr.txt & pid=$!
-    # Kill somewhere between 0.5 and 3 s into this attempt (or let the last one finish).
+    # Kill right after a randomly chosen checkpoint of this attempt is logged (or let
+    # the last attempt finish): independent of how fast this machine is.
     if (( attempt < 4 )); then
-      sleep "$(awk -v r=$RANDOM 'BEGIN{printf "%.2f", 0.5 + 2.5 * r / 32767}')"
+      target=$(( $(checkpoints) + 1 + RANDOM % 4 ))
+      for _ in $(seq 1 3000); do
+        (( $(checkpoints) >= target )) && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.02
+      done
       kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
     fi
     wait "$pid"; rc=$?
@@ -56,19 +63,23 @@ for trial in $(seq 1 "$TRIALS"); do
     || fail "trial $trial ($kills kills): resumed weights differ from the uninterrupted run"
   echo "trial $trial: $kills kills, resumed weights bitwise equal"
 done
-# Preemption notice (Slurm --signal=USR1@90): checkpoint after the current iteration,
-# exit 128+10, no final checkpoint; the resumed run matches the uninterrupted one.
-rm -rf sig
-"$BIN/segtrain" --config k.yaml --set output.checkpoint_every_minutes=30 --output sig --log-level error 2>sig.txt & pid=$!
-for _ in $(seq 1 400); do [[ -f sig/train.log ]] && grep -q "model: U-Net" sig/train.log && break; sleep 0.02; done
-
-kill -USR1 "$pid"; wait "$pid"; rc=$?
-[[ $rc -eq 138 ]] || fail "SIGUSR1: exit $rc, expected 138; $(cat sig.txt)"
-[[ -f sig/checkpoint_latest.pt && ! -f sig/checkpoint_final.pt ]] || fail "SIGUSR1: expected only checkpoint_latest.pt"
-grep -q "stop requested" sig/train.log || fail "SIGUSR1: log does not say the stop was requested"
-"$BIN/segtrain" --config k.yaml --set output.checkpoint_every_minutes=30 --output sig --resume --log-level error || fail "resume after USR1"
-/usr/bin/python3 "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt sig/checkpoint_final.pt \
-  || fail "resumed-after-signal weights differ from the uninterrupted run"
+# Preemption notice (Slurm --signal=USR1@90) or SIGTERM mid-epoch: checkpoint after the
+# current iteration, exit 128+N, no final checkpoint; the resumed run matches the
+# uninterrupted one.
+for spec in USR1:138 TERM:143; do
+  sig=${spec%%:*}; want=${spec##*:}
+  rm -rf sig
+  "$BIN/segtrain" --config k.yaml --set output.checkpoint_every_minutes=30 --output sig --log-level error 2>sig.txt & pid=$!
+  for _ in $(seq 1 3000); do [[ -f sig/train.log ]] && grep -q "model: U-Net" sig/train.log && break; sleep 0.02; done
+  kill -"$sig" "$pid"; wait "$pid"; rc=$?
+  [[ $rc -eq $want ]] || fail "SIG$sig: exit $rc, expected $want; $(cat sig.txt)"
+  [[ -f sig/checkpoint_latest.pt && ! -f sig/checkpoint_final.pt ]] || fail "SIG$sig: expected only checkpoint_latest.pt"
+  grep -q "stop requested" sig/train.log || fail "SIG$sig: log does not say the stop was requested"
+  "$BIN/segtrain" --config k.yaml --set output.checkpoint_every_minutes=30 --output sig --resume --log-level error \
+    || fail "resume after SIG$sig"
+  /usr/bin/python3 "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt sig/checkpoint_final.pt \
+    || fail "resumed-after-SIG$sig weights differ from the uninterrupted run"
+done
 
 (( totalResumes > 0 )) || fail "no kill landed after a checkpoint: the resume path was never exercised"
 echo "kill_resume: ok ($totalResumes resumes)"

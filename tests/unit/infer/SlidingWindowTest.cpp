@@ -15,6 +15,8 @@ TEST(SlidingWindowTest, StepsFollowNnUNetFormula) {
   EXPECT_EQ(slidingWindowSteps(32, 32, 0.5), (std::vector<int64_t>{0}));
   // No overlap: 96 / 32 -> 3 tiles back to back.
   EXPECT_EQ(slidingWindowSteps(96, 32, 0.0), (std::vector<int64_t>{0, 32, 64}));
+  // size 49, patch 32: 3 tiles, step 8.5; np.round(8.5) = 8 (halves to even) -> 0, 8, 17.
+  EXPECT_EQ(slidingWindowSteps(49, 32, 0.5), (std::vector<int64_t>{0, 8, 17}));
 }
 
 TEST(SlidingWindowTest, GaussianPeaksAtCentreAndHasNoZeros) {
@@ -54,6 +56,44 @@ TEST(SlidingWindowTest, EveryTileIsVisited) {
   options.patchZYX = {40, 40, 32};
   slidingWindowInference(torch::zeros({1, 100, 50, 32}), counter, options);
   EXPECT_EQ(tiles, 4 * 2 * 1);  // z: 0,20,40,60; y: 0,10; x: 0
+}
+
+TEST(SlidingWindowTest, MirrorTtaOnAMirrorSymmetricModelEqualsNoTta) {
+  // A convolution whose kernels are symmetric under every axis flip commutes with
+  // flipping: f(flip(x)) = flip(f(x)). Averaging the 8 flipped predictions must then give
+  // the plain prediction, which checks that every flip is undone on the right axes.
+  torch::manual_seed(3);
+  auto conv = torch::nn::Conv3d(torch::nn::Conv3dOptions(2, 3, 3).padding(1));
+  {
+    torch::NoGradGuard noGrad;
+    auto w = conv->weight.clone();
+    auto sym = torch::zeros_like(w);
+    for (int mask = 0; mask < 8; ++mask) {
+      std::vector<int64_t> dims;
+      for (int a = 0; a < 3; ++a)
+        if (mask & (1 << a)) dims.push_back(a + 2);
+      sym += dims.empty() ? w : w.flip(dims);
+    }
+    conv->weight.copy_(sym / 8.0);
+  }
+  const Network net = [&](const torch::Tensor& x) { return conv->forward(x); };
+  const auto image = torch::randn({2, 21, 18, 27});
+  SlidingWindowOptions options;
+  options.patchZYX = {12, 10, 16};
+  options.tileBatch = 2;
+  torch::NoGradGuard noGrad;
+  const auto plain = slidingWindowInference(image, net, options);
+  options.mirror = true;
+  const auto tta = slidingWindowInference(image, net, options);
+  ASSERT_EQ(plain.sizes(), (std::vector<int64_t>{3, 21, 18, 27}));
+  EXPECT_TRUE(torch::allclose(plain, tta, 1e-5, 1e-5)) << (plain - tta).abs().max().item<float>();
+
+  // And a model that is not symmetric does change under TTA (the test can fail).
+  const Network shifted = [&](const torch::Tensor& x) { return x.roll({1}, {4}); };
+  options.mirror = false;
+  const auto a = slidingWindowInference(image, shifted, options);
+  options.mirror = true;
+  EXPECT_FALSE(torch::allclose(a, slidingWindowInference(image, shifted, options), 1e-3, 1e-3));
 }
 
 }  // namespace

@@ -67,27 +67,58 @@ EvalReport workedReport() {
   return report;
 }
 
-TEST(EvalReportFiles, PerCaseCsv) {
+TEST(EvalReportFiles, CasesCsv) {
+  // Lesion-wise Dice: case_h class 1 (0 + 0.75) / (2 + 1 FP), class 2 (4/7 + 1) / 2.
+  EvalReport report = workedReport();
+  report.cases[0].overlap[0].hd95 = 2.5;
+  report.cases[0].overlap[0].assd = std::numeric_limits<double>::infinity();
   TempDir dir;
-  writePerCaseCsv(workedReport(), dir.file("per_case.csv"));
-  EXPECT_EQ(readText(dir.file("per_case.csv")),
-            "case,class,dice,iou,ref_voxels,pred_voxels,tp,fp,fn\n"
-            "case_h,1,0.6923076923076923,0.5294117647058824,27,25,18,7,9\n"
-            "case_h,2,0.6666666666666666,0.5,5,4,3,1,2\n"
-            "case_e,1,1,1,2,2,2,0,0\n"
-            "case_e,2,nan,nan,0,0,0,0,0\n");
+  writeCasesCsv(report, dir.file("cases.csv"));
+  EXPECT_EQ(readText(dir.file("cases.csv")),
+            "case,class,dice,iou,hd95,assd,ref_voxels,pred_voxels,ref_lesions,detected_lesions,"
+            "fp_lesions,lesion_wise_dice,tp_voxels,fp_voxels,fn_voxels\n"
+            "case_h,1,0.6923076923076923,0.5294117647058824,2.5,inf,27,25,2,1,1,0.25,18,7,9\n"
+            "case_h,2,0.6666666666666666,0.5,nan,nan,5,4,2,2,0,0.7857142857142857,3,1,2\n"
+            "case_e,1,1,1,nan,nan,2,2,1,1,0,1,2,0,0\n"
+            "case_e,2,nan,nan,nan,nan,0,0,0,0,0,nan,0,0,0\n");
 }
 
 TEST(EvalReportFiles, LesionsCsv) {
   TempDir dir;
   writeLesionsCsv(workedReport(), dir.file("lesions.csv"));
   EXPECT_EQ(readText(dir.file("lesions.csv")),
-            "case,class,lesion,voxels,volume_mm3,bin,detected,dice\n"
-            "case_h,1,1,3,6,0,0,0\n"
-            "case_h,1,2,24,48,1,1,0.75\n"
-            "case_h,2,1,4,8,0,1,0.5714285714285714\n"
-            "case_h,2,2,1,2,0,1,1\n"
-            "case_e,1,1,2,4,0,1,1\n");
+            "case,class,lesion,voxels,volume_mm3,size_bin,detected,dice,iou,matched_components,"
+            "scored\n"
+            "case_h,1,1,3,6,0-10,0,0,0,0,1\n"
+            "case_h,1,2,24,48,10-100,1,0.75,0,0,1\n"
+            "case_h,2,1,4,8,0-10,1,0.5714285714285714,0,0,1\n"
+            "case_h,2,2,1,2,0-10,1,1,0,0,1\n"
+            "case_e,1,1,2,4,0-10,1,1,0,0,1\n");
+}
+
+TEST(EvalReportFiles, SizeBinLabels) {
+  const std::vector<double> bins{5.0, 50.0, 500.0};
+  EXPECT_EQ(sizeBinLabel(bins, -1), "<5");
+  EXPECT_EQ(sizeBinLabel(bins, 0), "5-50");
+  EXPECT_EQ(sizeBinLabel(bins, 2), "500-inf");
+}
+
+TEST(EvalReportFiles, UnscoredLesionsLeaveCountsBinsAndLesionWiseDice) {
+  // BraTS: a lesion at or below the volume threshold is neither tp nor fn, and is in no
+  // bin; here case_h's missed 3-voxel lesion of class 1.
+  EvalReport report = workedReport();
+  report.cases[0].lesions.lesions[0].counted = false;
+  const LesionDetection d = lesionDetection(report.cases[0].lesions, 1, EmptyRule::Nan);
+  EXPECT_EQ(d.tp, 1);
+  EXPECT_EQ(d.fn, 0);
+  EXPECT_EQ(d.fp, 1);
+  // 0.75 / (1 scored lesion + 1 FP)
+  EXPECT_DOUBLE_EQ(lesionWiseDice(report.cases[0].lesions, 1, EmptyRule::Nan), 0.375);
+  TempDir dir;
+  writeSizeBinsCsv(report, dir.file("b.csv"));
+  EXPECT_NE(readText(dir.file("b.csv")).find("\n1,0,10,1,1,1,1\n"), std::string::npos);
+  writeLesionsCsv(report, dir.file("l.csv"));
+  EXPECT_NE(readText(dir.file("l.csv")).find("\ncase_h,1,1,3,6,0-10,0,0,0,0,0\n"), std::string::npos);
 }
 
 TEST(EvalReportFiles, SizeBinsCsv) {
@@ -111,19 +142,37 @@ TEST(EvalReportFiles, CaseIdWithCommaIsQuoted) {
   EvalReport report = workedReport();
   report.cases[0].caseId = "a,\"b\"";
   TempDir dir;
-  writePerCaseCsv(report, dir.file("p.csv"));
+  writeCasesCsv(report, dir.file("p.csv"));
   EXPECT_NE(readText(dir.file("p.csv")).find("\n\"a,\"\"b\"\"\",1,"), std::string::npos);
 }
 
-TEST(EvalReportFiles, SummaryJson) {
+TEST(EvalReportFiles, MetricsJson) {
   TempDir dir;
-  writeSummaryJson(workedReport(), dir.file("summary.json"));
-  const auto j = nlohmann::json::parse(readText(dir.file("summary.json")));
+  EvalReport report = workedReport();
+  report.cases[0].overlap[0].hd95 = 3.0;
+  report.cases[1].overlap[0].hd95 = std::numeric_limits<double>::infinity();
+  writeMetricsJson(report, dir.file("metrics.json"));
+  const auto j = nlohmann::json::parse(readText(dir.file("metrics.json")));
   const auto& conv = j.at("conventions");
   EXPECT_EQ(conv.at("empty_rule"), "nan");
   EXPECT_EQ(conv.at("connectivity"), 26);
   EXPECT_EQ(conv.at("match_rule"), "any-overlap");
+  EXPECT_TRUE(conv.at("preset").is_null());
+  EXPECT_EQ(conv.at("reference_dilation_iterations"), 0);
   EXPECT_EQ(conv.at("size_bins_mm3"), nlohmann::json({0.0, 10.0, 100.0, 1000.0}));
+  // The infinite HD95 of case_e is counted, not averaged.
+  EXPECT_DOUBLE_EQ(j.at("classes").at(0).at("mean_hd95").get<double>(), 3.0);
+  EXPECT_EQ(j.at("classes").at(0).at("cases_with_infinite_distance"), 1);
+  EXPECT_TRUE(j.at("cases").at(1).at("classes").at(0).at("hd95").is_null());
+  // Size bins: class 1 bin 0-10 has 2 lesions, 1 detected.
+  const auto& bin = j.at("size_bins").at(0);
+  EXPECT_EQ(bin.at("bin"), "0-10");
+  EXPECT_EQ(bin.at("lesions"), 2);
+  EXPECT_EQ(bin.at("detected"), 1);
+  EXPECT_TRUE(j.at("size_bins").at(3).at("high_mm3").is_null());  // inf
+  // Overall: mean over classes of the class means.
+  EXPECT_NEAR(j.at("overall").at("mean_dice").get<double>(),
+              ((36.0 / 52.0 + 1.0) / 2 + 6.0 / 9.0) / 2, 1e-12);
   EXPECT_EQ(j.at("num_cases"), 2);
   EXPECT_EQ(j.at("num_classes"), 3);
 
@@ -176,13 +225,13 @@ TEST(EvalReportFiles, WritesAllFilesAtomicallyIntoNewDirectory) {
   }
   std::sort(names.begin(), names.end());
   // No temporary files left behind.
-  EXPECT_EQ(names, (std::vector<std::string>{"lesions.csv", "per_case.csv", "size_bins.csv",
-                                             "summary.json"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"cases.csv", "lesions.csv", "metrics.json",
+                                             "size_bins.csv"}));
   // Rewriting replaces the files in place.
   EvalReport smaller = workedReport();
   smaller.cases.pop_back();
   writeEvalReport(smaller, out);
-  EXPECT_EQ(readText(out + "/per_case.csv").find("case_e"), std::string::npos);
+  EXPECT_EQ(readText(out + "/cases.csv").find("case_e"), std::string::npos);
 }
 
 TEST(EvalReportFiles, UnwritableOutputIsAnInputErrorNamingThePath) {
@@ -198,10 +247,10 @@ TEST(EvalReportFiles, UnwritableOutputIsAnInputErrorNamingThePath) {
         << e.what();
   }
   try {
-    writePerCaseCsv(workedReport(), out + "/per_case.csv");
+    writeCasesCsv(workedReport(), out + "/cases.csv");
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot write '" + out + "/per_case.csv'"),
+    EXPECT_NE(std::string(e.what()).find("cannot write '" + out + "/cases.csv'"),
               std::string::npos)
         << e.what();
   }
@@ -253,6 +302,20 @@ TEST(EvalReportTables, SizeBinTable) {
             "2      [1000, inf)        0         0          n/a        n/a\n"
             "empty-reference rule: nan; lesions: 26-connected components, detected on any "
             "overlap\n");
+}
+
+TEST(EvalReportTables, ConventionsNameMatchRuleAndPreset) {
+  EvalReport report = workedReport();
+  report.lesionOptions = bratsPreset();
+  report.emptyRule = EmptyRule::One;
+  EXPECT_EQ(describeConventions(report),
+            "empty-reference rule: one; lesions: 26-connected components, detected on any "
+            "overlap with the reference dilated 3x; lesions <= 50 mm^3 not scored; preset "
+            "brats2023");
+  report.lesionOptions = LesionMatchOptions{};
+  parseMatchRule("iou:0.25", report.lesionOptions);
+  EXPECT_EQ(describeConventions(report),
+            "empty-reference rule: one; lesions: 26-connected components, detected on IoU >= 0.25");
 }
 
 TEST(EvalReportTables, SizeBinTableMentionsUnbinnedLesions) {
@@ -310,6 +373,10 @@ TEST(EvalReportLesionDetection, EvaluateCaseUsesReportSettings) {
   ASSERT_EQ(r26.overlap.size(), 1u);
   EXPECT_DOUBLE_EQ(r26.overlap[0].dice, 2.0 / 3.0);
   EXPECT_EQ(r26.lesions.lesions.size(), 1u);
+  // Surface distances are filled in: ref {(0,0), (1,1)}, pred {(0,0)}: pred->ref {0},
+  // ref->pred {0, sqrt 2}; HD95 = max(0, 0.95 sqrt 2); ASSD = sqrt 2 / 3.
+  EXPECT_NEAR(r26.overlap[0].hd95, 0.95 * std::sqrt(2.0), 1e-9);
+  EXPECT_NEAR(r26.overlap[0].assd, std::sqrt(2.0) / 3.0, 1e-9);
   settings.lesionOptions.connectivity = 6;
   settings.cases = {evaluateCase("x", pred, ref, settings)};
   EXPECT_EQ(settings.cases[0].lesions.lesions.size(), 2u);

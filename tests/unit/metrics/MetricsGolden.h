@@ -14,6 +14,7 @@ struct Overlap {
   int classIndex;
   int64_t tp, fp, fn, refVoxels, predVoxels;
   double dice, iou;  // EmptyRule::Nan
+  double hd95, assdMm;  // mm; NaN both empty, inf one empty
 };
 struct LesionRow {
   int classIndex, id;
@@ -29,11 +30,30 @@ struct Matching {
   std::vector<LesionRow> lesions;
   std::vector<int64_t> falsePositives;
 };
+struct MatchedLesion {
+  int classIndex, id;
+  int64_t voxels;
+  int matched;
+  bool detected, counted;
+  double dice, iou;  // iou only for IoU matching
+};
+struct IouMatching {
+  double threshold;  // 26-connected lesions
+  std::vector<MatchedLesion> lesions;
+  std::vector<int64_t> falsePositives;
+};
+struct BratsMatching {
+  std::vector<MatchedLesion> lesions;
+  std::vector<int64_t> falsePositives;
+  std::vector<double> lesionWiseDice;  // per class index, [0] unused
+};
 struct Case {
   const char* name;
   std::vector<uint32_t> refRle, predRle;  // (value, run length) pairs, x fastest
   std::vector<Overlap> overlap;
   std::vector<Matching> matching;  // 6, 18, 26
+  std::vector<IouMatching> iou;
+  BratsMatching brats;
 };
 struct BinRow {
   int connectivity, classIndex;
@@ -46,6 +66,8 @@ inline constexpr int64_t kSize[3] = {40, 36, 28};  // x, y, z
 inline constexpr double kSpacing[3] = {0.8, 1.0, 2.5};
 inline constexpr int kNumClasses = 3;
 inline const std::vector<double> kSizeBinsMm3 = {0.0, 10.0, 100.0, 1000.0};
+inline constexpr int kBratsDilation = 3;
+inline constexpr double kBratsMinVolumeMm3 = 50.0;
 
 inline const std::vector<Case> kCases = {
   {"golden_11",
@@ -90,8 +112,8 @@ inline const std::vector<Case> kCases = {
       9, 0, 32, 1, 7, 0, 33, 1, 7, 0, 35, 1, 3, 0, 346, 2, 1, 0, 698,
     },
     {
-      {1, 144, 61, 629, 773, 205, 0.294478527607362, 0.17266187050359713},
-      {2, 108, 125, 42, 150, 233, 0.5639686684073107, 0.3927272727272727},
+      {1, 144, 61, 629, 773, 205, 0.294478527607362, 0.17266187050359713, 15.423668977142405, 6.306370775221542},
+      {2, 108, 125, 42, 150, 233, 0.5639686684073107, 0.3927272727272727, 18.56641522081361, 2.40969133686409},
     },
     {
       {6, {0, 23, 3}, {0, 16, 14}, {
@@ -159,7 +181,49 @@ inline const std::vector<Case> kCases = {
         {2, 2, 16597, 19, 38.0, 1, true, 1.0},
         {2, 3, 32278, 114, 228.0, 2, true, 0.631578947368421},
       }, {0, 13, 11}},
-    }},
+    },
+    {
+      {0.5, {
+        {1, 1, 3, 0, false, true, 0.0, 0.0},
+        {1, 2, 5, 0, false, true, 0.0, 0.0},
+        {1, 3, 6, 0, false, true, 0.0, 0.0},
+        {1, 4, 17, 1, true, true, 1.0, 1.0},
+        {1, 5, 540, 0, false, true, 0.0, 0.0},
+        {1, 6, 17, 1, true, true, 1.0, 1.0},
+        {1, 7, 3, 0, false, true, 0.0, 0.0},
+        {1, 8, 5, 0, false, true, 0.0, 0.0},
+        {1, 9, 19, 0, false, true, 0.0, 0.0},
+        {1, 10, 158, 1, true, true, 0.6962025316455697, 0.5339805825242718},
+        {2, 1, 17, 0, false, true, 0.0, 0.0},
+        {2, 2, 19, 1, true, true, 1.0, 1.0},
+        {2, 3, 114, 0, false, true, 0.0, 0.0},
+      }, {0, 13, 13}},
+      {0.1, {
+        {1, 1, 3, 0, false, true, 0.0, 0.0},
+        {1, 2, 5, 0, false, true, 0.0, 0.0},
+        {1, 3, 6, 0, false, true, 0.0, 0.0},
+        {1, 4, 17, 1, true, true, 1.0, 1.0},
+        {1, 5, 540, 0, false, true, 0.0, 0.0},
+        {1, 6, 17, 1, true, true, 1.0, 1.0},
+        {1, 7, 3, 0, false, true, 0.0, 0.0},
+        {1, 8, 5, 0, false, true, 0.0, 0.0},
+        {1, 9, 19, 0, false, true, 0.0, 0.0},
+        {1, 10, 158, 1, true, true, 0.6962025316455697, 0.5339805825242718},
+        {2, 1, 17, 1, true, true, 0.40476190476190477, 0.2537313432835821},
+        {2, 2, 19, 1, true, true, 1.0, 1.0},
+        {2, 3, 114, 1, true, true, 0.631578947368421, 0.46153846153846156},
+      }, {0, 13, 11}},
+    },
+    {{
+      {1, 1, 8, 0, false, false, 0.0, kNan},
+      {1, 2, 573, 0, false, true, 0.0, kNan},
+      {1, 3, 17, 2, true, false, 0.9714285714285714, kNan},
+      {1, 4, 17, 1, true, false, 1.0, kNan},
+      {1, 5, 158, 1, true, true, 0.6962025316455697, kNan},
+      {2, 1, 17, 1, true, false, 0.40476190476190477, kNan},
+      {2, 2, 19, 1, true, false, 1.0, kNan},
+      {2, 3, 114, 3, true, true, 0.6260869565217392, kNan},
+    }, {0, 12, 9}, {0.0, 0.049728752260397836, 0.06260869565217392}}},
   {"golden_23",
     {
       0, 1661, 2, 3, 0, 36, 2, 5, 0, 34, 2, 7, 0, 33, 2, 7, 0, 33, 2, 7, 0, 34, 2, 5, 0, 36, 2,
@@ -230,8 +294,8 @@ inline const std::vector<Case> kCases = {
       5, 0, 35, 2, 5, 0, 37, 2, 1, 0, 75,
     },
     {
-      {1, 30, 191, 68, 98, 221, 0.18808777429467086, 0.10380622837370242},
-      {2, 1427, 186, 218, 1645, 1613, 0.8759975445058318, 0.7793555434188968},
+      {1, 30, 191, 68, 98, 221, 0.18808777429467086, 0.10380622837370242, 19.672915888753757, 9.178513438657387},
+      {2, 1427, 186, 218, 1645, 1613, 0.8759975445058318, 0.7793555434188968, 8.511750020203102, 0.8279532338492656},
     },
     {
       {6, {0, 10, 15}, {0, 18, 20}, {
@@ -299,7 +363,48 @@ inline const std::vector<Case> kCases = {
         {2, 6, 25615, 109, 218.0, 2, false, 0.0},
         {2, 7, 37044, 145, 290.0, 2, true, 1.0},
       }, {0, 15, 10}},
-    }},
+    },
+    {
+      {0.5, {
+        {1, 1, 25, 0, false, true, 0.0, 0.0},
+        {1, 2, 27, 0, false, true, 0.0, 0.0},
+        {1, 3, 4, 0, false, true, 0.0, 0.0},
+        {1, 4, 17, 0, false, true, 0.0, 0.0},
+        {1, 5, 2, 0, false, true, 0.0, 0.0},
+        {1, 6, 23, 0, false, true, 0.0, 0.0},
+        {2, 1, 1350, 1, true, true, 0.9281481481481482, 0.8659295093296475},
+        {2, 2, 29, 0, false, true, 0.0, 0.0},
+        {2, 3, 6, 0, false, true, 0.0, 0.0},
+        {2, 4, 2, 0, false, true, 0.0, 0.0},
+        {2, 5, 4, 0, false, true, 0.0, 0.0},
+        {2, 6, 109, 0, false, true, 0.0, 0.0},
+        {2, 7, 145, 1, true, true, 1.0, 1.0},
+      }, {0, 17, 11}},
+      {0.1, {
+        {1, 1, 25, 0, false, true, 0.0, 0.0},
+        {1, 2, 27, 0, false, true, 0.0, 0.0},
+        {1, 3, 4, 0, false, true, 0.0, 0.0},
+        {1, 4, 17, 1, true, true, 0.40476190476190477, 0.2537313432835821},
+        {1, 5, 2, 0, false, true, 0.0, 0.0},
+        {1, 6, 23, 1, true, true, 0.5652173913043478, 0.3939393939393939},
+        {2, 1, 1350, 1, true, true, 0.9281481481481482, 0.8659295093296475},
+        {2, 2, 29, 1, true, true, 0.49572649572649574, 0.32954545454545453},
+        {2, 3, 6, 0, false, true, 0.0, 0.0},
+        {2, 4, 2, 0, false, true, 0.0, 0.0},
+        {2, 5, 4, 0, false, true, 0.0, 0.0},
+        {2, 6, 109, 0, false, true, 0.0, 0.0},
+        {2, 7, 145, 1, true, true, 1.0, 1.0},
+      }, {0, 15, 10}},
+    },
+    {{
+      {1, 1, 54, 1, true, true, 0.0, kNan},
+      {1, 2, 4, 0, false, false, 0.0, kNan},
+      {1, 3, 17, 2, true, false, 0.3953488372093023, kNan},
+      {1, 4, 23, 1, true, false, 0.5652173913043478, kNan},
+      {2, 1, 1385, 5, true, true, 0.9063273241428067, kNan},
+      {2, 2, 2, 0, false, false, 0.0, kNan},
+      {2, 3, 258, 2, true, true, 0.7125307125307125, kNan},
+    }, {0, 13, 6}, {0.0, 0.0, 0.2023572545841899}}},
   {"golden_37",
     {
       0, 1220, 1, 3, 0, 36, 1, 5, 0, 35, 1, 5, 0, 35, 1, 5, 0, 36, 1, 3, 0, 926, 1, 5, 0, 34,
@@ -388,8 +493,8 @@ inline const std::vector<Case> kCases = {
       1, 9, 0, 32, 1, 7, 0, 35, 1, 3, 0, 2220,
     },
     {
-      {1, 1663, 379, 626, 2289, 2042, 0.7679519741399214, 0.6233133433283359},
-      {2, 0, 0, 0, 0, 0, kNan, kNan},
+      {1, 1663, 379, 626, 2289, 2042, 0.7679519741399214, 0.6233133433283359, 8.880613604945236, 1.144547041063657},
+      {2, 0, 0, 0, 0, 0, kNan, kNan, kNan, kNan},
     },
     {
       {6, {0, 18, 0}, {0, 29, 0}, {
@@ -445,7 +550,45 @@ inline const std::vector<Case> kCases = {
         {1, 12, 29177, 933, 1866.0, 3, true, 0.9018766756032172},
         {1, 13, 31307, 570, 1140.0, 3, true, 0.8299065420560747},
       }, {0, 14, 0}},
-    }},
+    },
+    {
+      {0.5, {
+        {1, 1, 22, 1, true, true, 1.0, 1.0},
+        {1, 2, 31, 1, true, true, 1.0, 1.0},
+        {1, 3, 119, 0, false, true, 0.0, 0.0},
+        {1, 4, 2, 0, false, true, 0.0, 0.0},
+        {1, 5, 2, 0, false, true, 0.0, 0.0},
+        {1, 6, 3, 0, false, true, 0.0, 0.0},
+        {1, 7, 3, 1, true, true, 1.0, 1.0},
+        {1, 8, 440, 0, false, true, 0.0, 0.0},
+        {1, 9, 2, 0, false, true, 0.0, 0.0},
+        {1, 10, 145, 1, true, true, 0.6689655172413793, 0.5025906735751295},
+        {1, 11, 17, 0, false, true, 0.0, 0.0},
+        {1, 12, 933, 1, true, true, 0.9018766756032172, 0.8212890625},
+        {1, 13, 570, 1, true, true, 0.8299065420560747, 0.7092651757188498},
+      }, {0, 19, 0}},
+      {0.1, {
+        {1, 1, 22, 1, true, true, 1.0, 1.0},
+        {1, 2, 31, 1, true, true, 1.0, 1.0},
+        {1, 3, 119, 1, true, true, 0.3472222222222222, 0.21008403361344538},
+        {1, 4, 2, 0, false, true, 0.0, 0.0},
+        {1, 5, 2, 1, true, true, 0.25, 0.14285714285714285},
+        {1, 6, 3, 1, true, true, 0.3157894736842105, 0.1875},
+        {1, 7, 3, 1, true, true, 1.0, 1.0},
+        {1, 8, 440, 1, true, true, 0.5987261146496815, 0.42727272727272725},
+        {1, 9, 2, 0, false, true, 0.0, 0.0},
+        {1, 10, 145, 1, true, true, 0.6689655172413793, 0.5025906735751295},
+        {1, 11, 17, 1, true, true, 0.4117647058823529, 0.25925925925925924},
+        {1, 12, 933, 1, true, true, 0.9018766756032172, 0.8212890625},
+        {1, 13, 570, 1, true, true, 0.8299065420560747, 0.7092651757188498},
+      }, {0, 14, 0}},
+    },
+    {{
+      {1, 1, 53, 2, true, true, 1.0, kNan},
+      {1, 2, 2230, 13, true, true, 0.7884000983042516, kNan},
+      {1, 3, 3, 1, true, false, 0.3157894736842105, kNan},
+      {1, 4, 3, 1, true, false, 1.0, kNan},
+    }, {0, 8, 0}, {0.0, 0.17884000983042517, kNan}}},
 };
 
 // Aggregated over all cases, per connectivity, class-major.

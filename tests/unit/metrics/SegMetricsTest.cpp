@@ -1,4 +1,6 @@
 #include "metrics/SegMetrics.h"
+#include "metrics/EvalReport.h"
+#include "metrics/SurfaceDistance.h"
 
 #include <gtest/gtest.h>
 
@@ -6,6 +8,7 @@
 #include <cmath>
 #include <deque>
 #include <random>
+#include <tuple>
 
 #include "core/Error.h"
 #include "unit/metrics/MetricsGolden.h"
@@ -578,6 +581,233 @@ TEST(GoldenMetrics, SizeBinsMatchReference) {
       expectSameDouble(expected[k].meanDice, rows[k].meanDice, "mean dice");
     }
   }
+}
+
+TEST(GoldenMetrics, SurfaceDistancesMatchScipy) {
+  namespace g = test::golden;
+  for (const g::Case& gc : g::kCases) {
+    SCOPED_TRACE(gc.name);
+    const LabelVolume ref = decodeGolden(gc.refRle), pred = decodeGolden(gc.predRle);
+    const auto rows = surfaceDistancePerClass(pred, ref, g::kNumClasses, EmptyRule::Nan);
+    ASSERT_EQ(rows.size(), gc.overlap.size());
+    for (size_t k = 0; k < rows.size(); ++k) {
+      SCOPED_TRACE("class " + std::to_string(k + 1));
+      for (auto [expected, actual, what] :
+           {std::tuple{gc.overlap[k].hd95, rows[k].hd95, "hd95"},
+            std::tuple{gc.overlap[k].assdMm, rows[k].assd, "assd"}}) {
+        if (std::isinf(expected)) {
+          EXPECT_TRUE(std::isinf(actual)) << what;
+        } else if (std::isnan(expected)) {
+          EXPECT_TRUE(std::isnan(actual)) << what;
+        } else {
+          EXPECT_NEAR(expected, actual, 1e-9) << what;
+        }
+      }
+    }
+  }
+}
+
+void expectMatched(const std::vector<test::golden::MatchedLesion>& expected,
+                   const CaseLesions& result, bool checkIou) {
+  ASSERT_EQ(result.lesions.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const Lesion& l = result.lesions[i];
+    const auto& e = expected[i];
+    SCOPED_TRACE("lesion " + std::to_string(i));
+    EXPECT_EQ(l.classIndex, e.classIndex);
+    EXPECT_EQ(l.id, e.id);
+    EXPECT_EQ(l.voxels, e.voxels);
+    EXPECT_EQ(l.matchedComponents, e.matched);
+    EXPECT_EQ(l.detected, e.detected);
+    EXPECT_EQ(l.counted, e.counted);
+    EXPECT_NEAR(l.dice, e.dice, 1e-9);
+    if (checkIou) {
+      EXPECT_NEAR(l.iou, e.iou, 1e-9);
+    }
+  }
+}
+
+TEST(GoldenMetrics, IouMatchingMatchesReference) {
+  namespace g = test::golden;
+  for (const g::Case& gc : g::kCases) {
+    const LabelVolume ref = decodeGolden(gc.refRle), pred = decodeGolden(gc.predRle);
+    for (const g::IouMatching& m : gc.iou) {
+      SCOPED_TRACE(std::string(gc.name) + " iou " + std::to_string(m.threshold));
+      LesionMatchOptions options;
+      options.sizeBinsMm3 = g::kSizeBinsMm3;
+      parseMatchRule("iou:" + std::to_string(m.threshold), options);
+      const CaseLesions result = matchLesions(pred, ref, g::kNumClasses, options);
+      EXPECT_EQ(result.falsePositives, m.falsePositives);
+      expectMatched(m.lesions, result, /*checkIou=*/true);
+    }
+  }
+}
+
+TEST(GoldenMetrics, BratsPresetMatchesReference) {
+  namespace g = test::golden;
+  LesionMatchOptions options = bratsPreset();
+  ASSERT_EQ(options.referenceDilation, g::kBratsDilation);
+  ASSERT_EQ(options.minLesionVolumeMm3, g::kBratsMinVolumeMm3);
+  options.sizeBinsMm3 = g::kSizeBinsMm3;
+  for (const g::Case& gc : g::kCases) {
+    SCOPED_TRACE(gc.name);
+    const LabelVolume ref = decodeGolden(gc.refRle), pred = decodeGolden(gc.predRle);
+    const CaseLesions result = matchLesions(pred, ref, g::kNumClasses, options);
+    EXPECT_EQ(result.falsePositives, gc.brats.falsePositives);
+    expectMatched(gc.brats.lesions, result, /*checkIou=*/false);
+    for (int c = 1; c < g::kNumClasses; ++c) {
+      expectSameDouble(gc.brats.lesionWiseDice[c], lesionWiseDice(result, c, EmptyRule::Nan),
+                       "lesion-wise Dice class " + std::to_string(c));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Match rules, dilation
+
+TEST(LesionMatchRules, ParsesAnyAndIou) {
+  LesionMatchOptions o;
+  parseMatchRule("iou:0.3", o);
+  EXPECT_EQ(o.match, MatchRule::Iou);
+  EXPECT_DOUBLE_EQ(o.iouThreshold, 0.3);
+  EXPECT_EQ(describeMatchRule(o), "iou>=0.3");
+  parseMatchRule("any", o);
+  EXPECT_EQ(o.match, MatchRule::AnyOverlap);
+  for (const char* bad : {"iou:0", "iou:1.5", "iou:", "iou:x", "dice:0.5"}) {
+    try {
+      parseMatchRule(bad, o);
+      FAIL() << "expected InputError for " << bad;
+    } catch (const InputError& e) {
+      EXPECT_EQ(std::string(e.what()), std::string("match rule: expected 'any' or 'iou:T' with T in "
+                                                   "(0, 1], got '") + bad + "'");
+    }
+  }
+}
+
+TEST(LesionMatchRules, IouMatchingRejectsSmallOverlapsAsMissesAndFalsePositives) {
+  // Lesion x0..3 (4 voxels); prediction x3..5 overlaps 1 voxel: IoU 1/6. Any-overlap
+  // detects it (Dice 2/7); iou:0.5 misses it and counts the component as a FP.
+  LabelVolume ref = makeLabels(8, 1, 1), pred = makeLabels(8, 1, 1);
+  fill(ref, 0, 3, 0, 0, 0, 0, 1);
+  fill(pred, 3, 5, 0, 0, 0, 0, 1);
+  LesionMatchOptions o;
+  CaseLesions any = matchLesions(pred, ref, 2, o);
+  EXPECT_TRUE(any.lesions[0].detected);
+  EXPECT_NEAR(any.lesions[0].dice, 2.0 / 7.0, 1e-12);
+  EXPECT_NEAR(any.lesions[0].iou, 1.0 / 6.0, 1e-12);
+  EXPECT_EQ(any.falsePositives[1], 0);
+  parseMatchRule("iou:0.5", o);
+  CaseLesions strict = matchLesions(pred, ref, 2, o);
+  EXPECT_FALSE(strict.lesions[0].detected);
+  EXPECT_EQ(strict.lesions[0].dice, 0.0);
+  EXPECT_EQ(strict.falsePositives[1], 1);
+  parseMatchRule("iou:0.1", o);
+  EXPECT_TRUE(matchLesions(pred, ref, 2, o).lesions[0].detected);
+}
+
+TEST(LesionMatchRules, Dilate18IsTheCrossWithEdgesNotCorners) {
+  std::vector<uint8_t> mask(27, 0);
+  mask[13] = 1;  // centre of 3x3x3
+  const auto once = dilate18(mask, {3, 3, 3}, 1);
+  EXPECT_EQ(std::count(once.begin(), once.end(), 1), 19);  // centre + 18
+  EXPECT_EQ(once[0], 0);                                    // corner
+  EXPECT_EQ(once[1], 1);                                    // edge (x1, y0, z0)
+  EXPECT_EQ(dilate18(mask, {3, 3, 3}, 2)[0], 1);
+}
+
+TEST(LesionMatchRules, BratsDilationGroupsNearbyLesionsAndDropsSmallOnes) {
+  // Two 27-voxel cubes 3 voxels apart (merged by 3 dilations), a 1-voxel lesion far away
+  // (not scored: 1 mm^3 <= 50) that the prediction hits, and a FP blob.
+  LabelVolume ref = makeLabels(30, 10, 10), pred = makeLabels(30, 10, 10);
+  fill(ref, 1, 3, 1, 3, 1, 3, 1);
+  fill(ref, 7, 9, 1, 3, 1, 3, 1);
+  fill(ref, 25, 25, 8, 8, 8, 8, 1);
+  fill(pred, 1, 3, 1, 3, 1, 3, 1);   // first cube exactly
+  fill(pred, 25, 25, 8, 8, 8, 8, 1); // the small lesion
+  fill(pred, 18, 19, 8, 8, 0, 0, 1); // far from every lesion: FP
+  LesionMatchOptions o = bratsPreset();
+  const CaseLesions r = matchLesions(pred, ref, 2, o);
+  ASSERT_EQ(r.lesions.size(), 2u);
+  EXPECT_EQ(r.lesions[0].voxels, 54);
+  EXPECT_TRUE(r.lesions[0].counted);
+  EXPECT_NEAR(r.lesions[0].dice, 2.0 * 27 / (54 + 27), 1e-12);
+  EXPECT_FALSE(r.lesions[1].counted);
+  EXPECT_TRUE(r.lesions[1].detected);
+  EXPECT_EQ(r.falsePositives[1], 1);  // the small lesion's match is not a FP
+  EXPECT_NEAR(lesionWiseDice(r, 1, EmptyRule::One), (2.0 / 3.0) / 2.0, 1e-12);
+  // A component only touching the dilated region matches but shares no voxel: Dice 0.
+  LabelVolume near = makeLabels(30, 10, 10);
+  fill(near, 5, 5, 2, 2, 2, 2, 1);  // between the cubes
+  const CaseLesions n = matchLesions(near, ref, 2, o);
+  EXPECT_TRUE(n.lesions[0].detected);
+  EXPECT_EQ(n.lesions[0].dice, 0.0);
+  EXPECT_EQ(n.falsePositives[1], 0);
+}
+
+TEST(LesionMatchRules, RejectsBadThresholdsAndDilation) {
+  LesionMatchOptions o;
+  o.match = MatchRule::Iou;
+  o.iouThreshold = 0.0;
+  EXPECT_THROW(validateLesionMatchOptions(o), InputError);
+  o = LesionMatchOptions{};
+  o.referenceDilation = -1;
+  EXPECT_THROW(validateLesionMatchOptions(o), InputError);
+  o = LesionMatchOptions{};
+  o.minLesionVolumeMm3 = -1;
+  EXPECT_THROW(validateLesionMatchOptions(o), InputError);
+}
+
+// ---------------------------------------------------------------------------------------
+// Surface distances, hand-computed
+
+TEST(SurfaceDistances, PercentileIsNumpyLinear) {
+  std::vector<double> v{4, 1, 3, 2};
+  // numpy.percentile([1,2,3,4], 95) = 3 + 0.85 * 1
+  EXPECT_NEAR(percentileLinear(v, 95.0), 3.85, 1e-12);
+  std::vector<double> one{2.0};
+  EXPECT_EQ(percentileLinear(one, 95.0), 2.0);
+  std::vector<double> none;
+  EXPECT_TRUE(std::isnan(percentileLinear(none, 95.0)));
+}
+
+TEST(SurfaceDistances, SurfaceUsesFaceNeighboursAndTheGridBorder) {
+  // A 3x3x3 cube in a 5x5x5 grid: only its centre is interior.
+  LabelVolume v = makeLabels(5, 5, 5);
+  fill(v, 1, 3, 1, 3, 1, 3, 1);
+  std::vector<uint8_t> mask(v.data.begin(), v.data.end());
+  const auto s = maskSurface(mask, v.geometry.size);
+  EXPECT_EQ(std::count(s.begin(), s.end(), 1), 26);
+  EXPECT_EQ(s[at(v.geometry, 2, 2, 2)], 0);
+  // Filling the grid: every voxel touches the border except the inner 3x3x3.
+  std::vector<uint8_t> full(125, 1);
+  const auto f = maskSurface(full, {5, 5, 5});
+  EXPECT_EQ(std::count(f.begin(), f.end(), 1), 125 - 27);
+}
+
+TEST(SurfaceDistances, ShiftedSlabUsesSpacing) {
+  // Single-voxel-thick slabs at x = 1 and x = 3, spacing 0.5 mm in x: every surface voxel
+  // is 1 mm from the other surface -> HD95 = ASSD = 1.
+  LabelVolume ref = makeLabels(6, 4, 4), pred = makeLabels(6, 4, 4);
+  ref.geometry.spacing = pred.geometry.spacing = {0.5, 2.0, 3.0};
+  fill(ref, 1, 1, 0, 3, 0, 3, 1);
+  fill(pred, 3, 3, 0, 3, 0, 3, 1);
+  const auto d = surfaceDistancePerClass(pred, ref, 2, EmptyRule::Nan);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_NEAR(d[0].hd95, 1.0, 1e-9);
+  EXPECT_NEAR(d[0].assd, 1.0, 1e-9);
+  EXPECT_EQ(d[0].refSurfaceVoxels, 16);
+}
+
+TEST(SurfaceDistances, EmptyConventions) {
+  LabelVolume a = makeLabels(3, 3, 3), b = makeLabels(3, 3, 3);
+  auto one = surfaceDistancePerClass(a, b, 2, EmptyRule::One)[0];
+  EXPECT_EQ(one.hd95, 0.0);
+  EXPECT_EQ(one.assd, 0.0);
+  EXPECT_TRUE(std::isinf(surfaceDistancePerClass(a, b, 2, EmptyRule::Zero)[0].hd95));
+  EXPECT_TRUE(std::isnan(surfaceDistancePerClass(a, b, 2, EmptyRule::Nan)[0].hd95));
+  a.data[0] = 1;  // only the prediction has the class: inf whatever the rule
+  EXPECT_TRUE(std::isinf(surfaceDistancePerClass(a, b, 2, EmptyRule::One)[0].hd95));
+  EXPECT_TRUE(std::isinf(surfaceDistancePerClass(b, a, 2, EmptyRule::Nan)[0].assd));
 }
 
 }  // namespace
