@@ -36,6 +36,15 @@ bool autocastEnabled(c10::DeviceType device) {
 #endif
 }
 
+c10::ScalarType autocastDtype(c10::DeviceType device) {
+#if SEG_TORCH_AT_LEAST(2, 4)
+  return at::autocast::get_autocast_dtype(device);
+#else
+  return device == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
+                                         : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
 AutocastGuard::AutocastGuard(c10::DeviceType device, bool enabled, c10::ScalarType dtype)
     : device_(device), active_(enabled), previous_(autocastEnabled(device)) {
   if (active_) setAutocast(device_, true, dtype);

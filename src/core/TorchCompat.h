@@ -12,6 +12,7 @@ namespace seg::compat {
 // LibTorch 2.4 (the per-device names were deprecated, then removed).
 void setAutocast(c10::DeviceType device, bool enabled, c10::ScalarType dtype);
 bool autocastEnabled(c10::DeviceType device);
+c10::ScalarType autocastDtype(c10::DeviceType device);
 
 // Enables autocast for its lifetime and restores the previous state after.
 class AutocastGuard {

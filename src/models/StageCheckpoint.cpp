@@ -1,6 +1,5 @@
 #include "models/StageCheckpoint.h"
 
-#include <ATen/autocast_mode.h>
 #include <torch/autograd.h>
 
 #include "core/TorchCompat.h"
@@ -20,13 +19,6 @@ struct StageCapsule : torch::CustomClassHolder {
   bool autocast = false;
   c10::ScalarType autocastDtype = c10::ScalarType::BFloat16;
 };
-
-// Autocast dtype of the forward, replayed in the backward. (at::autocast's per-device
-// getters exist in 1.13 and 2.x; 2.4 deprecated them in favour of get_autocast_dtype.)
-c10::ScalarType currentAutocastDtype(c10::DeviceType device) {
-  return device == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
-                                         : at::autocast::get_autocast_cpu_dtype();
-}
 
 struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction> {
   // `parameters` are inputs only so that the engine routes their gradients to
@@ -77,7 +69,7 @@ torch::Tensor checkpointStage(std::shared_ptr<torch::nn::SequentialImpl> stage, 
   capsule->stage = std::move(stage);
   capsule->device = input.device().type();
   capsule->autocast = compat::autocastEnabled(capsule->device);
-  if (capsule->autocast) capsule->autocastDtype = currentAutocastDtype(capsule->device);
+  if (capsule->autocast) capsule->autocastDtype = compat::autocastDtype(capsule->device);
   const auto parameters = capsule->stage->parameters();
   return CheckpointFunction::apply(input, torch::TensorList(parameters), capsule);
 }
