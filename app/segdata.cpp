@@ -77,13 +77,17 @@ int inspect(const std::string& file, bool asJson) {
   if (asJson) {
     ordered_json j;
     j["path"] = info.path;
-    j["dimensions"] = info.dimensions;
+    j["dimension"] = info.dimensions;
     j["channels"] = info.channels;
+    j["pixel_components"] = 1;  // vector-pixel files are refused at read
     j["component_type"] = info.componentType;
     j["size"] = g.size;
     j["spacing"] = g.spacing;
     j["origin"] = g.origin;
-    j["direction"] = g.direction;
+    // Nested rows of ITK's direction matrix (LPS physical space).
+    j["direction"] = {{g.direction[0], g.direction[1], g.direction[2]},
+                      {g.direction[3], g.direction[4], g.direction[5]},
+                      {g.direction[6], g.direction[7], g.direction[8]}};
     if (stats.available) {
       j["min"] = stats.min;
       j["max"] = stats.max;
