@@ -1,9 +1,9 @@
 #include "metrics/EvalReport.h"
 
-#include <unistd.h>
+#include "core/AtomicFile.h"
+
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -74,24 +74,6 @@ std::string className(const EvalReport& report, int c, bool withPrefix = true) {
     return report.classNames[c];
   }
   return (withPrefix ? "class " : "") + std::to_string(c);
-}
-
-// Temporary file next to the target then rename(2): readers see the old file or the whole
-// new one, never a prefix. fsync before rename so a power cut cannot reorder the two.
-void writeAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  auto fail = [&](const std::string& what) {
-    const std::string reason = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw InputError("cannot write '" + path + "': " + what + ": " + reason);
-  };
-  errno = 0;
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail("open");
-  const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size() &&
-                  std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-  if (std::fclose(f) != 0 || !ok) fail("write");
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("rename");
 }
 
 const ClassOverlap& overlapOf(const CaseResult& cs, int c) { return cs.overlap[c - 1]; }
@@ -241,7 +223,7 @@ void writeCasesCsv(const EvalReport& report, const std::string& path) {
           << ',' << o.tp << ',' << o.fp << ',' << o.fn << '\n';
     }
   }
-  writeAtomically(path, out.str());
+  writeFileAtomically(path, out.str());
 }
 
 std::string sizeBinLabel(const std::vector<double>& bins, int bin) {
@@ -264,7 +246,7 @@ void writeLesionsCsv(const EvalReport& report, const std::string& path) {
           << ',' << l.matchedComponents << ',' << (l.counted ? 1 : 0) << '\n';
     }
   }
-  writeAtomically(path, out.str());
+  writeFileAtomically(path, out.str());
 }
 
 namespace {
@@ -284,7 +266,7 @@ void writeSizeBinsCsv(const EvalReport& report, const std::string& path) {
         << r.lesions << ',' << r.detected << ',' << csvNumber(r.sensitivity) << ','
         << csvNumber(r.meanDice) << '\n';
   }
-  writeAtomically(path, out.str());
+  writeFileAtomically(path, out.str());
 }
 
 namespace {
@@ -430,11 +412,11 @@ void writeMetricsJson(const EvalReport& report, const std::string& path) {
                         {"classes", classes},
                         {"size_bins", bins},
                         {"cases", cases}};
-  writeAtomically(path, metrics.dump(2) + "\n");
+  writeFileAtomically(path, metrics.dump(2) + "\n");
 }
 
 void writeTextFileAtomically(const std::string& path, const std::string& content) {
-  writeAtomically(path, content);
+  writeFileAtomically(path, content);
 }
 
 void writeEvalReport(const EvalReport& report, const std::string& outputDir) {

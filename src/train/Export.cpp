@@ -3,11 +3,9 @@
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 
 #include "config/ConfigLoader.h"
+#include "core/AtomicFile.h"
 #include "core/Error.h"
 #include "train/Checkpoint.h"
 #include "train/Factories.h"
@@ -26,22 +24,7 @@ void exportWeights(const std::string& checkpointPath, const std::string& outputP
   // pickle_save writes the same zip format as Python's torch.save.
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(weights));
 
-  const std::string temp = outputPath + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) {
-      std::remove(temp.c_str());
-      throw InputError("cannot write '" + outputPath + "'");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, outputPath, ec);
-  if (ec) {
-    std::remove(temp.c_str());
-    throw InputError("cannot write '" + outputPath + "': " + ec.message());
-  }
+  writeFileAtomically(outputPath, std::string(bytes.begin(), bytes.end()));
 }
 
 }  // namespace seg

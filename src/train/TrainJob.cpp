@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "config/ConfigDiff.h"
+#include "core/AtomicFile.h"
 #include "config/ConfigLoader.h"
 #include "core/Error.h"
 #include "core/Log.h"
@@ -23,16 +24,6 @@ namespace fs = std::filesystem;
 namespace {
 
 std::array<int64_t, 3> toZYX(const std::array<int64_t, 3>& xyz) { return {xyz[2], xyz[1], xyz[0]}; }
-
-void writeTextAtomically(const fs::path& path, const std::string& text) {
-  const fs::path temp = path.string() + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary);
-    out << text;
-    if (!out) throw InputError("cannot write '" + path.string() + "'");
-  }
-  fs::rename(temp, path);
-}
 
 }  // namespace
 
@@ -70,7 +61,7 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
   std::error_code ec;
   fs::create_directories(outDir, ec);
   if (ec) throw InputError("cannot create output directory '" + outDir.string() + "': " + ec.message());
-  writeTextAtomically(outDir / "config.yaml", job.configYaml);
+  writeFileAtomically((outDir / "config.yaml").string(), job.configYaml);
 
   if (config.train.threads > 0) torch::set_num_threads(config.train.threads);
   torch::manual_seed(config.train.seed);
