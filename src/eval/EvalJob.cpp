@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/ConfigLoader.h"
+#include "core/AtomicFile.h"
 #include "core/Error.h"
 #include "core/Log.h"
 #include "data/CaseLoader.h"
@@ -181,7 +182,7 @@ void writeHtmlReport(const EvalReport& report, const std::map<std::string, CaseS
     figures.push_back(renderOverlay(src->second.image.empty() ? nullptr : &image, ref, pred,
                                     p.classIndex, z, p.title + ", slice z=" + std::to_string(z)));
   }
-  writeTextFileAtomically((outDir / "report.html").string(), renderReportHtml(report, figures));
+  writeFileAtomically((outDir / "report.html").string(), renderReportHtml(report, figures));
 }
 
 }  // namespace
@@ -323,36 +324,39 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
       if (label == labels.end()) throw InputError("prediction '" + c.files.front() + "': no label '" + c.id + "' in " + o.labels);
       pairs.emplace_back(c.files.front(), label->second);
     }
-    std::vector<std::pair<LabelVolume, LabelVolume>> volumes;
-    int maxValue = 1;
-    for (const auto& [predPath, refPath] : pairs) {
-      LabelVolume pred = readLabel(predPath);
-      LabelVolume ref = readLabel(refPath);
-      for (uint8_t v : ref.data) maxValue = std::max<int>(maxValue, v);
-      for (uint8_t v : pred.data) maxValue = std::max<int>(maxValue, v);
-      volumes.emplace_back(std::move(pred), std::move(ref));
-    }
-    // --num-classes, else dataset.json labels, else the largest label seen + 1.
+    // --num-classes, else dataset.json labels, else the largest label seen + 1. When the
+    // count is known up front each case is scored as it is read; only the fallback
+    // has to hold every case until all labels have been seen.
     const DatasetLabels named = findDatasetLabels(o.labels);
-    if (o.numClasses > 0) {
-      report.numClasses = o.numClasses;
-      log->info("{} classes (--num-classes)", report.numClasses);
-    } else if (named.numClasses > 0) {
-      report.numClasses = named.numClasses;
-      log->info("{} classes from {}", report.numClasses, named.path);
-    } else {
-      report.numClasses = maxValue + 1;
-      log->info("{} classes (largest label + 1; no dataset.json next to or above {})",
-                report.numClasses, o.labels);
-    }
-    if (named.numClasses == report.numClasses) report.classNames = named.names;
-    for (size_t i = 0; i < volumes.size(); ++i) {
-      if (!volumes[i].first.geometry.sameGrid(volumes[i].second.geometry)) {
-        throw InputError("case '" + cases[i].id + "': prediction " + volumes[i].first.geometry.describeSize() +
-                         " and label " + volumes[i].second.geometry.describeSize() + " differ in grid");
+    report.numClasses = o.numClasses > 0 ? o.numClasses : named.numClasses;
+    if (o.numClasses > 0) log->info("{} classes (--num-classes)", report.numClasses);
+    else if (named.numClasses > 0) log->info("{} classes from {}", report.numClasses, named.path);
+    if (named.numClasses > 0 && named.numClasses == report.numClasses) report.classNames = named.names;
+    auto score = [&](size_t i, const LabelVolume& pred, const LabelVolume& ref) {
+      if (!pred.geometry.sameGrid(ref.geometry)) {
+        throw InputError("case '" + cases[i].id + "': prediction " + pred.geometry.describeSize() + " and label " +
+                         ref.geometry.describeSize() + " differ in grid");
       }
       sources[cases[i].id] = {"", pairs[i].first, pairs[i].second};
-      report.cases.push_back(evaluateCase(cases[i].id, volumes[i].first, volumes[i].second, report));
+      report.cases.push_back(evaluateCase(cases[i].id, pred, ref, report));
+    };
+    std::vector<std::pair<LabelVolume, LabelVolume>> held;
+    int maxValue = 1;
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      LabelVolume pred = readLabel(pairs[i].first);
+      LabelVolume ref = readLabel(pairs[i].second);
+      if (report.numClasses > 0) {
+        score(i, pred, ref);
+        continue;
+      }
+      for (uint8_t v : ref.data) maxValue = std::max<int>(maxValue, v);
+      for (uint8_t v : pred.data) maxValue = std::max<int>(maxValue, v);
+      held.emplace_back(std::move(pred), std::move(ref));
+    }
+    if (report.numClasses <= 0) {
+      report.numClasses = maxValue + 1;
+      log->info("{} classes (largest label + 1; no dataset.json next to or above {})", report.numClasses, o.labels);
+      for (size_t i = 0; i < held.size(); ++i) score(i, held[i].first, held[i].second);
     }
   }
   if (!report.cases.empty()) {

@@ -415,10 +415,6 @@ void writeMetricsJson(const EvalReport& report, const std::string& path) {
   writeFileAtomically(path, metrics.dump(2) + "\n");
 }
 
-void writeTextFileAtomically(const std::string& path, const std::string& content) {
-  writeFileAtomically(path, content);
-}
-
 void writeEvalReport(const EvalReport& report, const std::string& outputDir) {
   validateReport(report);
   std::error_code ec;

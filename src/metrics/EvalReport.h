@@ -68,8 +68,6 @@ void writeLesionsCsv(const EvalReport& report, const std::string& path);
 void writeSizeBinsCsv(const EvalReport& report, const std::string& path);
 // metrics.json: conventions, summary per class, per size bin, overall, and per case.
 void writeMetricsJson(const EvalReport& report, const std::string& path);
-// The atomic write the report files use (for report.html).
-void writeTextFileAtomically(const std::string& path, const std::string& content);
 // Creates outputDir if needed and writes cases.csv, lesions.csv, size_bins.csv and
 // metrics.json into it. Throws InputError naming the path when it cannot.
 void writeEvalReport(const EvalReport& report, const std::string& outputDir);
