@@ -1,4 +1,6 @@
 // segtrain: train a 3D U-Net from a YAML config.
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -86,6 +88,9 @@ int main(int argc, char** argv) {
     job.resume = resume;
     job.configYaml = resolved;
     job.stopRequested = &stopRequested;
+    // The in-place status line only on a terminal; files and pipes get plain log lines.
+    job.progressTerminal = ::isatty(STDERR_FILENO) == 1;
+    job.terminalOut = &std::cerr;
     for (int signal : {SIGTERM, SIGINT, SIGUSR1}) std::signal(signal, onStopSignal);
     const seg::TrainSummary summary = seg::runTrainJob(config, job);
     if (summary.stopped) {

@@ -144,6 +144,9 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
   options.deepSupervision = config.model.deep_supervision;
   options.configYaml = job.configYaml;
   options.stopRequested = job.stopRequested;
+  options.progress.terminal = job.progressTerminal && job.terminalOut != nullptr;
+  options.progress.terminalOut = job.terminalOut;
+  options.progress.plainOut = [log](const std::string& line) { log->info("{}", line); };
   // float16 has too little range for raw gradients: scale the loss (torch.amp defaults).
   options.scaler.enabled = float16;
 

@@ -13,6 +13,7 @@
 #include "core/TorchCompat.h"
 #include "data/BatchLoader.h"
 #include "losses/DeepSupervisionLoss.h"
+#include "train/ProgressPlot.h"
 
 namespace seg {
 
@@ -28,7 +29,8 @@ Trainer::Trainer(UNet model, LossFn loss, std::unique_ptr<torch::optim::Optimize
       trainSampler_(std::move(trainSampler)),
       valSampler_(std::move(valSampler)),
       options_(std::move(options)),
-      scaler_(options_.scaler) {
+      scaler_(options_.scaler),
+      progress_(options_.progress) {
   state_.inChannels = options_.inChannels;
   state_.numClasses = options_.numClasses;
   state_.configYaml = options_.configYaml;
@@ -58,6 +60,8 @@ double Trainer::trainEpoch(BatchLoader& loader) {
   double lossSum = 0.0;
   // A time-based checkpoint may have been taken mid-epoch: continue where it stopped.
   const int64_t first = state_.iteration - state_.epoch * options_.iterationsPerEpoch;
+  const auto epochStart = std::chrono::steady_clock::now();
+  const double waitAtStart = loaderWaitSeconds_;
   for (int64_t it = first; it < options_.iterationsPerEpoch; ++it) {
     const double lr = learningRateAt(schedule_, state_.iteration);
     for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
@@ -86,12 +90,15 @@ double Trainer::trainEpoch(BatchLoader& loader) {
     scaler_.unscale(parameters);
     if (options_.gradClip > 0) torch::nn::utils::clip_grad_norm_(parameters, options_.gradClip);
     if (!scaler_.stepAndUpdate(*optimizer_)) {
+      progress_.clear();
       log->warn("iteration {}: non-finite gradients, step skipped (loss scale now {})", state_.iteration,
                 scaler_.currentScale());
     }
     ++state_.iteration;
     if (std::isfinite(value)) lossSum += value;
+    reportProgress(it + 1, first, lossSum, epochStart, loaderWaitSeconds_ - waitAtStart);
     if (stopNow()) {
+      progress_.clear();
       save("checkpoint_latest.pt");
       log->warn("stop requested: checkpoint written at iteration {}; continue with --resume", state_.iteration);
       return lossSum / static_cast<double>(std::max<int64_t>(1, it + 1 - first));
@@ -100,10 +107,28 @@ double Trainer::trainEpoch(BatchLoader& loader) {
         std::chrono::duration<double, std::ratio<60>>(std::chrono::steady_clock::now() - lastSave_).count();
     if (minutes >= options_.checkpointEveryMinutes && it + 1 < options_.iterationsPerEpoch) {
       save("checkpoint_latest.pt");
+      progress_.clear();
       log->info("checkpoint at iteration {} ({:.1f} min since the last)", state_.iteration, minutes);
     }
   }
   return lossSum / static_cast<double>(std::max<int64_t>(1, options_.iterationsPerEpoch - first));
+}
+
+void Trainer::reportProgress(int64_t done, int64_t first, double lossSum,
+                             std::chrono::steady_clock::time_point epochStart, double waitSeconds) {
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - epochStart).count();
+  ProgressSample sample;
+  sample.epoch = state_.epoch + 1;
+  sample.epochs = options_.epochs;
+  sample.iteration = done;
+  sample.iterations = options_.iterationsPerEpoch;
+  sample.loss = lossSum / static_cast<double>(std::max<int64_t>(1, done - first));
+  sample.itPerSecond = elapsed > 0 ? static_cast<double>(done - first) / elapsed : 0.0;
+  const int64_t remaining = options_.epochs * options_.iterationsPerEpoch - state_.iteration;
+  sample.etaSeconds = sample.itPerSecond > 0 ? static_cast<double>(remaining) / sample.itPerSecond : -1.0;
+  sample.loaderWaitShare = elapsed > 0 ? waitSeconds / elapsed : 0.0;
+  progress_.update(sample, std::chrono::duration<double>(now.time_since_epoch()).count());
 }
 
 std::vector<double> Trainer::validate() {
@@ -191,6 +216,10 @@ TrainSummary Trainer::run() {
     const bool improved = state_.emaDice >= 0 && state_.emaDice > state_.bestEmaDice;
     if (improved) state_.bestEmaDice = state_.emaDice;
     appendMetrics(trainLoss, valDice, seconds);
+    writeProgressSvg((fs::path(options_.outputDir) / "metrics.csv").string(),
+                     (fs::path(options_.outputDir) / "progress.svg").string(),
+                     "segtrain " + fs::path(options_.outputDir).filename().string());
+    progress_.clear();
     log->info("epoch {}/{}: train loss {:.4f}, pseudo-Dice {}, EMA {:.4f}, {:.1f} s", state_.epoch,
               options_.epochs, trainLoss,
               valDice.empty() ? std::string("-") : fmt::format("{:.4f}", valDice[0]), state_.emaDice, seconds);

@@ -14,6 +14,7 @@
 #include "train/Checkpoint.h"
 #include "train/GradScaler.h"
 #include "train/LrSchedule.h"
+#include "train/ProgressLine.h"
 
 namespace seg {
 
@@ -43,6 +44,8 @@ struct TrainerOptions {
   // Set from a signal handler (preemption): the trainer writes checkpoint_latest.pt
   // after the current iteration and returns with `stopped` set.
   const std::atomic<bool>* stopRequested = nullptr;
+  // The status line during an epoch (terminal or plain lines; train/ProgressLine.h).
+  ProgressLineOptions progress;
 };
 
 struct TrainSummary {
@@ -69,6 +72,10 @@ class Trainer {
   // Patch pseudo-Dice per foreground class (nnU-Net's online evaluation): TP/FP/FN
   // summed over all validation batches, then 2TP / (2TP + FP + FN).
   std::vector<double> validate();
+  // Feeds the status line after `done` iterations of this epoch (`first` were done before
+  // this process started it).
+  void reportProgress(int64_t done, int64_t first, double lossSum, std::chrono::steady_clock::time_point epochStart,
+                      double waitSeconds);
   void save(const std::string& name);
   void appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds);
 
@@ -84,6 +91,7 @@ class Trainer {
   CheckpointState state_;
   GradScaler scaler_;
   double loaderWaitSeconds_ = 0.0;  // time the loop waited for batches this epoch
+  ProgressLine progress_;
   std::chrono::steady_clock::time_point lastSave_;
 };
 
