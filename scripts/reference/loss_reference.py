@@ -2,7 +2,8 @@
 """Reference values for the Dice-family losses (tests/unit/losses/LossGolden.h).
 
 An independent implementation of MONAI's documented semantics (monai/losses/dice.py:
-DiceLoss, DiceCELoss, GeneralizedDiceLoss) in plain PyTorch (Debian python3-torch),
+DiceLoss, DiceCELoss, GeneralizedDiceLoss) and of torch.nn.functional.cross_entropy /
+binary_cross_entropy_with_logits (the ce baseline) in plain PyTorch (Debian python3-torch),
 written from the formulas, not from our C++ code. Inputs are generated from closed
 formulas that the C++ test reproduces exactly:
   logits[i] = 2.5 * sin(0.37 * i + 0.11 * C)   (float64 -> float32, i = flat index)
@@ -107,6 +108,8 @@ def loss(logits, labels, o):
         return dice(logits, labels, o)
     if o["name"] == "dice_ce":
         return o["ld"] * dice(logits, labels, o) + o["lc"] * ce(logits, labels, o)
+    if o["name"] == "ce":
+        return ce(logits, labels, o)
     return gdl(logits, labels, o)
 
 
@@ -133,6 +136,11 @@ CASES = [
     ("DiceCESigmoidMultiLabelBatch", 2, 3, (4, 5, 6), 1,
      dict(name="dice_ce", act="sigmoid", batch=True, squared=True)),
     ("DiceJaccardNoBackgroundBatch", 2, 4, (3, 4, 5), 2, dict(bg=False, jaccard=True, batch=True)),
+    ("CeDefault", 2, 3, (4, 5, 6), -1, dict(name="ce")),
+    ("CeClassWeights", 2, 3, (4, 5, 6), 2, dict(name="ce", weights=[0.2, 0.3, 0.5])),
+    ("CeFourClasses", 1, 4, (3, 4, 5), -1, dict(name="ce", weights=[1.0, 2.0, 0.0, 4.0])),
+    ("CeOneChannel", 2, 1, (4, 5, 6), -1, dict(name="ce", act="sigmoid")),
+    ("CeOneChannelPosWeight", 2, 1, (4, 5, 6), -1, dict(name="ce", act="sigmoid", weights=[3.0])),
     ("GdlSquareAbsentClass", 2, 3, (4, 5, 6), 2, dict(name="gdl")),
     ("GdlSimpleBatch", 2, 3, (4, 5, 6), 1, dict(name="gdl", w_type="simple", batch=True)),
     ("GdlUniform", 2, 3, (4, 5, 6), -1, dict(name="gdl", w_type="uniform")),

@@ -173,7 +173,7 @@ void readModel(YamlReader r, ModelConfig& c) {
 }
 
 void readLoss(YamlReader r, LossConfig& c) {
-  r.choice("name", c.name, {"dice", "dice_ce", "gdl"});
+  r.choice("name", c.name, {"dice", "dice_ce", "gdl", "ce"});
   r.read("include_background", c.include_background);
   r.choice("activation", c.activation, {"softmax", "sigmoid"});
   r.read("squared_pred", c.squared_pred);

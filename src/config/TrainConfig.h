@@ -41,7 +41,7 @@ struct ModelConfig {
 };
 
 struct LossConfig {
-  std::string name = "dice";        // dice | dice_ce | gdl
+  std::string name = "dice";        // dice | dice_ce | gdl | ce
   bool include_background = true;   // MONAI default
   std::string activation = "softmax";  // softmax | sigmoid
   bool squared_pred = false;

@@ -7,6 +7,7 @@
 // (MONAI's dice_weight).
 #include <torch/arg.h>
 
+#include "losses/CrossEntropyLoss.h"
 #include "losses/DiceLoss.h"
 
 namespace seg {
@@ -17,10 +18,6 @@ struct DiceCELossOptions {
   TORCH_ARG(double, lambda_ce) = 1.0;
   TORCH_ARG(std::vector<double>, class_weights) = {};  // all C classes; empty = none
 };
-
-// CE part alone (mean over voxels; weighted mean for label-index targets).
-torch::Tensor crossEntropyTerm(const torch::Tensor& logits, const torch::Tensor& labels,
-                               const std::vector<double>& classWeights);
 
 torch::Tensor diceCELoss(const torch::Tensor& logits, const torch::Tensor& labels,
                          const DiceCELossOptions& options, const StatisticsReducer& reducer = {});

@@ -4,6 +4,7 @@
 #include <torch/optim.h>
 
 #include "core/Error.h"
+#include "losses/CrossEntropyLoss.h"
 #include "losses/DiceCELoss.h"
 #include "losses/DiceLoss.h"
 #include "losses/GeneralizedDiceLoss.h"
@@ -56,6 +57,12 @@ LossFn makeLoss(const LossConfig& loss, const StatisticsReducer& reducer) {
                        .class_weights(loss.class_weights);
     return [options, reducer](const torch::Tensor& logits, const torch::Tensor& labels) {
       return diceCELoss(logits, labels, options, reducer);
+    };
+  }
+  if (loss.name == "ce") {
+    auto options = CrossEntropyLossOptions().class_weights(loss.class_weights);
+    return [options](const torch::Tensor& logits, const torch::Tensor& labels) {
+      return crossEntropyLoss(logits, labels, options);
     };
   }
   if (loss.name == "gdl") {

@@ -279,7 +279,7 @@ const ErrorCase kErrorCases[] = {
      "x.yaml:5:3: train.epochs: duplicate key (first given on line 4)"},
     // Choices.
     {"bad_choice", withRoot("loss:\n  name: foo\n"), {},
-     "x.yaml:4:3: loss.name: expected one of dice, dice_ce, gdl, got 'foo'"},
+     "x.yaml:4:3: loss.name: expected one of dice, dice_ce, gdl, ce, got 'foo'"},
     {"bad_choice_device", withRoot("train:\n  device: gpu\n"), {},
      "x.yaml:4:3: train.device: expected one of cpu, cuda, auto, got 'gpu'"},
     // Required keys: reported after unknown keys, so a misspelt section says so.
@@ -304,7 +304,7 @@ const ErrorCase kErrorCases[] = {
      "--set foo.bar=1: foo: unknown key (known keys: data, model, loss, train, amp, dist, eval, "
      "output)"},
     {"override_bad_choice", kMinimal, {"loss.name=foo"},
-     "--set loss.name=foo: loss.name: expected one of dice, dice_ce, gdl, got 'foo'"},
+     "--set loss.name=foo: loss.name: expected one of dice, dice_ce, gdl, ce, got 'foo'"},
     {"override_amp_conflict", kMinimal, {"amp.enabled=true", "amp.dtype=float16"},
      "--set amp.dtype=float16: amp.dtype: float16 autocast needs train.device cuda; use bfloat16 "
      "on CPU"},
@@ -434,6 +434,7 @@ TEST(ConfigLoaderTest, OverridesApplyBeforeParsing) {
   EXPECT_EQ(c.train.epochs, 9);                // the last --set of a key wins
   EXPECT_EQ(c.train.optimizer.lr, 1e-3);       // creates a section the file lacks
   EXPECT_EQ(c.loss.name, "dice_ce");
+  EXPECT_EQ(parseTrainConfig(withRoot(""), "x.yaml", {"loss.name=ce"}).loss.name, "ce");
   EXPECT_EQ(c.output.dir, "runs/a b");         // quoted YAML value
   EXPECT_EQ(c.data.root, "data/x");            // untouched keys keep the file's value
 }

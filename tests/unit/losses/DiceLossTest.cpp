@@ -118,6 +118,22 @@ TEST(LossErrorsTest, LabelOutOfRangeNamesTheValueAndChannels) {
   EXPECT_NE(msg.find("DiceLoss: label value 3 is out of range for 3 channels"), std::string::npos) << msg;
   const auto ce = errorOf([&] { crossEntropyTerm(logits, labels, {}); });
   EXPECT_NE(ce.find("DiceCELoss: label value 3 is out of range for 3 channels"), std::string::npos) << ce;
+  const auto plain = errorOf([&] { crossEntropyLoss(logits, labels); });
+  EXPECT_NE(plain.find("CrossEntropyLoss: label value 3 is out of range for 3 channels"), std::string::npos) << plain;
+}
+
+TEST(LossErrorsTest, CrossEntropyChecksWeightsAndShapes) {
+  auto logits = torch::zeros({1, 3, 2, 2, 2});
+  auto labels = torch::zeros({1, 1, 2, 2, 2}, torch::kInt64);
+  EXPECT_EQ(errorOf([&] { crossEntropyLoss(logits, labels, CrossEntropyLossOptions().class_weights({1, 2})); }),
+            "CrossEntropyLoss: 2 class weights given for 3 classes (logits [1, 3, 2, 2, 2]); weights cover all "
+            "classes, background included");
+  EXPECT_EQ(errorOf([&] { crossEntropyLoss(logits, labels, CrossEntropyLossOptions().class_weights({1, -2, 1})); }),
+            "CrossEntropyLoss: class weights must be >= 0, got -2");
+  EXPECT_EQ(errorOf([&] { crossEntropyLoss(logits, torch::zeros({1, 1, 2, 2, 1}, torch::kInt64)); }),
+            "CrossEntropyLoss: logits [1, 3, 2, 2, 2] and labels [1, 1, 2, 2, 1] differ in size");
+  // Uniform logits: CE = log(C) whatever the labels.
+  EXPECT_NEAR(crossEntropyLoss(logits, labels).item<double>(), std::log(3.0), 1e-6);
 }
 
 TEST(LossErrorsTest, NegativeLabelIsRejected) {

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "losses/CrossEntropyLoss.h"
 #include "losses/DiceCELoss.h"
 #include "losses/DiceLoss.h"
 #include "losses/GeneralizedDiceLoss.h"
@@ -47,6 +48,7 @@ torch::Tensor computeLoss(const LossCase& c, const torch::Tensor& logits, const 
     dice.class_weights(c.weights);
     return diceLoss(logits, labels, dice);
   }
+  if (std::strcmp(c.loss, "ce") == 0) return crossEntropyLoss(logits, labels, CrossEntropyLossOptions().class_weights(c.weights));
   if (std::strcmp(c.loss, "dice_ce") == 0) {
     return diceCELoss(logits, labels,
                       DiceCELossOptions().dice(dice).lambda_dice(c.lambdaDice).lambda_ce(c.lambdaCe).class_weights(c.weights));
