@@ -86,7 +86,6 @@ int main(int argc, char** argv) {
 
     seg::TrainJobOptions job;
     job.resume = resume;
-    job.configYaml = resolved;
     job.stopRequested = &stopRequested;
     // The in-place status line only on a terminal; files and pipes get plain log lines.
     job.progressTerminal = ::isatty(STDERR_FILENO) == 1;

@@ -125,7 +125,32 @@ void readData(YamlReader r, DataConfig& c) {
   r.read("foreground_fraction", c.foreground_fraction, R::closed(0, 1));
   r.choice("foreground_sampling", c.foreground_sampling, {"class_voxel", "lesion_uniform"});
   r.read("augment", c.augment);
-  r.choice("normalization", c.normalization, {"zscore", "none"});
+  r.read("reorient", c.reorient);
+  r.read("resample", c.resample);
+  r.read("target_spacing", c.target_spacing, R::greaterThan(0), 0);
+  if (!c.target_spacing.empty() && c.target_spacing.size() != 3) {
+    r.fail("target_spacing", "expected [x, y, z] in mm (or [] for the dataset median), got " +
+                                 std::to_string(c.target_spacing.size()) + " values");
+  }
+  r.choice("normalization", c.normalization, {"zscore", "ct", "none"});
+  r.read("nonzero_mask", c.nonzero_mask);
+  {
+    YamlReader s = r.section("ct_stats");
+    s.read("clip_low", c.ct_stats.clip_low, R::any(), 0);
+    s.read("clip_high", c.ct_stats.clip_high, R::any(), 0);
+    s.read("mean", c.ct_stats.mean, R::any(), 0);
+    s.read("std", c.ct_stats.std, R::atLeast(0), 0);
+    const size_t n = c.ct_stats.mean.size();
+    if (c.ct_stats.clip_low.size() != n || c.ct_stats.clip_high.size() != n || c.ct_stats.std.size() != n) {
+      s.fail("mean", "clip_low, clip_high, mean and std need one value per channel each (or all empty)");
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (c.ct_stats.clip_low[i] > c.ct_stats.clip_high[i]) {
+        s.failElement("clip_low", i, "is above clip_high[" + std::to_string(i) + "]");
+      }
+    }
+    s.finish();
+  }
   r.read("num_workers", c.num_workers, R::closed(0, 64));
   r.read("queue_depth", c.queue_depth, R::atLeast(1));
   r.finish();

@@ -120,7 +120,16 @@ std::string toYaml(const TrainConfig& c) {
   b.num("foreground_fraction", c.data.foreground_fraction);
   b.str("foreground_sampling", c.data.foreground_sampling);
   b.flag("augment", c.data.augment);
+  b.flag("reorient", c.data.reorient);
+  b.flag("resample", c.data.resample);
+  b.put("target_spacing", yamlList(c.data.target_spacing));
   b.str("normalization", c.data.normalization);
+  b.flag("nonzero_mask", c.data.nonzero_mask);
+  b.section("ct_stats");
+  bb.put("clip_low", yamlList(c.data.ct_stats.clip_low));
+  bb.put("clip_high", yamlList(c.data.ct_stats.clip_high));
+  bb.put("mean", yamlList(c.data.ct_stats.mean));
+  bb.put("std", yamlList(c.data.ct_stats.std));
   b.integer("num_workers", c.data.num_workers);
   b.integer("queue_depth", c.data.queue_depth);
 

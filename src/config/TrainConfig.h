@@ -12,6 +12,16 @@
 
 namespace seg {
 
+// Foreground intensity statistics per channel for data.normalization: ct. Empty
+// means "compute from the training cases at start"; the run's resolved config and
+// checkpoints then hold the values, so segeval normalises exactly as training did.
+struct CtStatsConfig {
+  std::vector<double> clip_low;   // foreground percentile 0.5
+  std::vector<double> clip_high;  // foreground percentile 99.5
+  std::vector<double> mean;
+  std::vector<double> std;
+};
+
 struct DataConfig {
   std::string root;                 // dataset folder holding dataset.json (required)
   int fold = 0;                     // validation fold, 0..num_folds-1
@@ -21,7 +31,14 @@ struct DataConfig {
   double foreground_fraction = 0.33;  // share of patches forced to contain foreground
   std::string foreground_sampling = "class_voxel";  // class_voxel | lesion_uniform
   bool augment = true;              // nnU-Net's default augmentations (docs/data.md)
-  std::string normalization = "zscore";  // zscore | none
+  bool reorient = true;             // to ITK's identity direction (LPS), docs/data.md
+  bool resample = true;             // to target_spacing
+  // x, y, z mm; empty = the training cases' median with nnU-Net's anisotropy rule,
+  // resolved at start and saved in the run's config.
+  std::vector<double> target_spacing;
+  std::string normalization = "zscore";  // zscore | ct | none
+  bool nonzero_mask = false;        // zscore over voxels where any channel is nonzero
+  CtStatsConfig ct_stats;           // ct: resolved at start when empty
   int num_workers = 2;              // loader threads
   int queue_depth = 4;              // batches buffered ahead of the trainer
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -9,10 +10,25 @@
 #include "core/Error.h"
 #include "core/Log.h"
 #include "data/NiftiIO.h"
+#include "data/Resample.h"
 
 namespace seg {
 
-LoadedCase loadCase(const CaseEntry& entry, Normalization normalization, int numClasses) {
+namespace {
+
+bool sameSpacing(const std::array<double, 3>& a, const std::array<double, 3>& b) {
+  for (int i = 0; i < 3; ++i) {
+    if (std::abs(a[i] - b[i]) > 1e-6 * std::max(std::abs(a[i]), 1.0)) return false;
+  }
+  return true;
+}
+
+bool resamples(const PreprocessOptions& o) { return o.spacing[0] > 0 && o.spacing[1] > 0 && o.spacing[2] > 0; }
+
+}  // namespace
+
+LoadedCase loadCase(const CaseEntry& entry, const PreprocessOptions& options, int numClasses, LabelGrid labelGrid,
+                    bool normalize) {
   if (entry.images.empty()) throw InputError("case '" + entry.id + "': no image files");
   LoadedCase out;
   out.id = entry.id;
@@ -30,6 +46,7 @@ LoadedCase loadCase(const CaseEntry& entry, Normalization normalization, int num
     out.image.data.insert(out.image.data.end(), channel.data.begin(), channel.data.end());
     out.image.channels += channel.channels;
   }
+  out.inputGeometry = out.image.geometry;
   if (!entry.label.empty()) {
     out.label = readLabel(entry.label);
     if (!out.label.geometry.sameGrid(out.image.geometry)) {
@@ -46,12 +63,22 @@ LoadedCase loadCase(const CaseEntry& entry, Normalization normalization, int num
                        std::to_string(numClasses) + " classes");
     }
   }
-  normalizeIntensities(out.image, normalization);
+  const bool spatialLabel = !out.label.data.empty() && labelGrid == LabelGrid::Preprocessed;
+  if (options.reorient && !isCanonical(out.image.geometry)) {
+    out.image = orientCanonical(out.image);
+    if (spatialLabel) out.label = orientCanonical(out.label);
+  }
+  if (resamples(options) && !sameSpacing(out.image.geometry.spacing, options.spacing)) {
+    const ImageGeometry target = resampledGeometry(out.image.geometry, options.spacing);
+    out.image = resampleImage(out.image, target);
+    if (spatialLabel) out.label = resampleLabel(out.label, target);
+  }
+  if (normalize) normalizeIntensities(out.image, options, "case '" + entry.id + "'");
   return out;
 }
 
-std::vector<LoadedCase> loadCases(const std::vector<CaseEntry>& entries, Normalization normalization,
-                                  int numClasses, int threads) {
+std::vector<LoadedCase> loadCases(const std::vector<CaseEntry>& entries, const PreprocessOptions& options,
+                                  int numClasses, int threads, bool normalize) {
   std::vector<LoadedCase> cases(entries.size());
   std::atomic<size_t> next{0};
   std::exception_ptr failure;
@@ -59,7 +86,7 @@ std::vector<LoadedCase> loadCases(const std::vector<CaseEntry>& entries, Normali
   auto work = [&] {
     for (size_t i = next++; i < entries.size(); i = next++) {
       try {
-        cases[i] = loadCase(entries[i], normalization, numClasses);
+        cases[i] = loadCase(entries[i], options, numClasses, LabelGrid::Preprocessed, normalize);
       } catch (...) {
         std::lock_guard<std::mutex> lock(failureMutex);
         if (!failure) failure = std::current_exception();
@@ -75,6 +102,23 @@ std::vector<LoadedCase> loadCases(const std::vector<CaseEntry>& entries, Normali
   if (failure) std::rethrow_exception(failure);
   logger("data")->info("loaded {} cases", cases.size());
   return cases;
+}
+
+void normalizeCases(std::vector<LoadedCase>& cases, const PreprocessOptions& options) {
+  for (LoadedCase& c : cases) normalizeIntensities(c.image, options, "case '" + c.id + "'");
+}
+
+std::array<double, 3> datasetTargetSpacing(const std::vector<CaseEntry>& cases, bool reorient) {
+  std::vector<std::array<double, 3>> spacings;
+  std::vector<std::array<int64_t, 3>> sizes;
+  for (const CaseEntry& c : cases) {
+    if (c.images.empty()) throw InputError("case '" + c.id + "': no image files");
+    ImageGeometry g = readImageInfo(c.images.front()).geometry;
+    if (reorient) g = canonicalGeometry(g);
+    spacings.push_back(g.spacing);
+    sizes.push_back(g.size);
+  }
+  return medianTargetSpacing(spacings, sizes);
 }
 
 }  // namespace seg

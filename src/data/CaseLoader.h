@@ -1,6 +1,8 @@
 #pragma once
-// Reads dataset cases into memory (all channels, label, geometry checks) with a
-// pool of threads: decoding .nii.gz is the slow part of a cold start.
+// Reads dataset cases into memory (all channels, label, geometry checks) and
+// preprocesses them (Preprocess.h), with a pool of threads: decoding .nii.gz is the
+// slow part of a cold start.
+#include <array>
 #include <string>
 #include <vector>
 
@@ -12,16 +14,30 @@ namespace seg {
 
 struct LoadedCase {
   std::string id;
-  Volume image;        // normalised, channels stacked
-  LabelVolume label;   // empty data when the case has no label
+  Volume image;                 // preprocessed, channels stacked
+  LabelVolume label;            // empty data when the case has no label
+  ImageGeometry inputGeometry;  // grid of the files as read: predictions go back to it
 };
 
-// One case: every channel file must share the grid of the first; the label must
-// share it too and hold values < numClasses. Errors name the case and file.
-LoadedCase loadCase(const CaseEntry& entry, Normalization normalization, int numClasses);
+// Where a loaded label lives: on the preprocessed grid (training), or left on the
+// input grid (segeval scores predictions there).
+enum class LabelGrid { Preprocessed, Input };
 
-// All cases, in order, decoded by up to `threads` threads.
-std::vector<LoadedCase> loadCases(const std::vector<CaseEntry>& entries, Normalization normalization,
-                                  int numClasses, int threads);
+// One case: every channel file must share the grid of the first; the label must
+// share it too and hold values < numClasses. Then reorientation, resampling and, when
+// `normalize`, intensity normalisation. Errors name the case and file.
+LoadedCase loadCase(const CaseEntry& entry, const PreprocessOptions& options, int numClasses,
+                    LabelGrid labelGrid = LabelGrid::Preprocessed, bool normalize = true);
+
+// All cases, in order, by up to `threads` threads.
+std::vector<LoadedCase> loadCases(const std::vector<CaseEntry>& entries, const PreprocessOptions& options,
+                                  int numClasses, int threads, bool normalize = true);
+
+// Normalises cases loaded with normalize = false.
+void normalizeCases(std::vector<LoadedCase>& cases, const PreprocessOptions& options);
+
+// nnU-Net's default target spacing (medianTargetSpacing) over the cases' first image,
+// from the headers only, in the canonical orientation when `reorient`.
+std::array<double, 3> datasetTargetSpacing(const std::vector<CaseEntry>& cases, bool reorient);
 
 }  // namespace seg

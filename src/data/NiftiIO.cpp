@@ -18,6 +18,7 @@
 
 #include "core/Error.h"
 #include "core/Log.h"
+#include "data/ItkBridge.h"
 
 namespace seg {
 namespace fs = std::filesystem;
@@ -328,29 +329,6 @@ void checkData(const std::string& path, const RawHeader& h, const char* what) {
   }
 }
 
-template <typename TPixel>
-typename itk::Image<TPixel, 3>::Pointer toItk(const ImageGeometry& g, const TPixel* data) {
-  using ImageType = itk::Image<TPixel, 3>;
-  auto image = ImageType::New();
-  typename ImageType::SizeType size;
-  typename ImageType::SpacingType spacing;
-  typename ImageType::PointType origin;
-  typename ImageType::DirectionType direction;
-  for (unsigned i = 0; i < 3; ++i) {
-    size[i] = static_cast<itk::SizeValueType>(g.size[i]);
-    spacing[i] = g.spacing[i];
-    origin[i] = g.origin[i];
-    for (unsigned c = 0; c < 3; ++c) direction(i, c) = g.direction[i * 3 + c];
-  }
-  image->SetRegions(size);
-  image->SetSpacing(spacing);
-  image->SetOrigin(origin);
-  image->SetDirection(direction);
-  image->Allocate();
-  std::copy(data, data + g.numVoxels(), image->GetBufferPointer());
-  return image;
-}
-
 void checkWritable(const ImageGeometry& g, size_t bufferSize, const std::string& path) {
   if (niftiEnding(path).empty()) throw InputError(path + ": output must end in .nii or .nii.gz");
   for (int i = 0; i < 3; ++i) {
@@ -389,7 +367,7 @@ void writeAtomically(const ImageGeometry& g, const TPixel* data, const std::stri
     fs::remove(temp, ec);
   };
   try {
-    auto image = toItk<TPixel>(g, data);
+    auto image = itkbridge::toItk<TPixel>(g, data);
     auto writer = itk::ImageFileWriter<itk::Image<TPixel, 3>>::New();
     writer->SetImageIO(makeIO());
     writer->SetFileName(temp);

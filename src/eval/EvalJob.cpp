@@ -17,9 +17,11 @@
 #include "data/CaseLoader.h"
 #include "data/Dataset.h"
 #include "data/NiftiIO.h"
+#include "data/Resample.h"
 #include "eval/HtmlReport.h"
 #include "infer/SlidingWindow.h"
 #include "train/Checkpoint.h"
+#include "train/DataSetup.h"
 #include "train/Factories.h"
 
 namespace seg {
@@ -57,7 +59,10 @@ Model loadModel(const std::string& checkpoint, torch::Device device) {
 }
 
 // Prediction of one case in its input geometry (uint8 class map); `probabilities`
-// receives softmax (or sigmoid) maps (K, Z, Y, X) when not null.
+// receives softmax (or sigmoid) maps (K, Z, Y, X) on the input grid when not null.
+// When preprocessing changed the grid, the probabilities are resampled linearly back
+// onto the input grid (physical space, so reorientation is undone too) and the classes
+// taken there, as nnU-Net does with its resampled probabilities.
 LabelVolume predictCase(Model& model, const LoadedCase& c, const SlidingWindowOptions& window,
                         torch::Tensor* probabilities) {
   const auto& g = c.image.geometry;
@@ -69,18 +74,33 @@ LabelVolume predictCase(Model& model, const LoadedCase& c, const SlidingWindowOp
                                 {c.image.channels, g.size[2], g.size[1], g.size[0]}, torch::kFloat32);
   torch::NoGradGuard noGrad;
   const Network network = [&](const torch::Tensor& x) { return model.net->forward(x); };
-  const auto logits = slidingWindowInference(image, network, window);
-  torch::Tensor classes;
+  torch::Tensor logits = slidingWindowInference(image, network, window);
   const bool sigmoid = model.config.loss.activation == "sigmoid";
+  const bool regrid = !g.sameGrid(c.inputGeometry, 1e-6);
+  torch::Tensor probs;
+  if (probabilities || regrid) probs = (sigmoid ? torch::sigmoid(logits) : torch::softmax(logits, 0)).contiguous();
+  if (regrid) {
+    Volume onGrid;
+    onGrid.geometry = g;
+    onGrid.channels = probs.size(0);
+    onGrid.data.assign(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+    const Volume back = resampleImage(onGrid, c.inputGeometry);
+    const auto& s = c.inputGeometry.size;
+    probs = torch::from_blob(const_cast<float*>(back.data.data()), {back.channels, s[2], s[1], s[0]}, torch::kFloat32)
+                .clone();
+    // Decide on probabilities: logits of the two paths would not be comparable.
+    logits = sigmoid ? torch::logit(probs.clamp(1e-7, 1 - 1e-7)) : probs;
+  }
+  torch::Tensor classes;
   if (sigmoid && model.numClasses == 1) {
     classes = (logits[0] > 0).to(torch::kUInt8);
   } else {
     classes = logits.argmax(0).to(torch::kUInt8);
   }
-  if (probabilities) *probabilities = (sigmoid ? torch::sigmoid(logits) : torch::softmax(logits, 0)).contiguous();
+  if (probabilities) *probabilities = probs;
   classes = classes.contiguous();
   LabelVolume out;
-  out.geometry = g;
+  out.geometry = c.inputGeometry;
   out.data.assign(classes.data_ptr<uint8_t>(), classes.data_ptr<uint8_t>() + classes.numel());
   return out;
 }
@@ -287,7 +307,11 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
     window.tileBatch = o.tileBatch > 0 ? o.tileBatch : model.config.eval.tile_batch;
     window.mirror = o.mirror || model.config.eval.mirror_tta;
     window.device = device;
-    const Normalization norm = parseNormalization(model.config.data.normalization);
+    const PreprocessOptions preprocess = preprocessOptions(model.config.data, o.checkpoint + " (stored config)");
+    if (model.config.data.resample && model.config.data.target_spacing.empty()) {
+      log->warn("{}: the stored config has no data.target_spacing: predicting at each input's own spacing",
+                o.checkpoint);
+    }
     const fs::path predDir = outDir / "predictions";
     fs::create_directories(predDir);
     const fs::path probDir = outDir / "probabilities";
@@ -302,11 +326,11 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
       CaseEntry entry{files.id, files.files, ""};
       const auto label = labels.find(files.id);
       if (label != labels.end()) entry.label = label->second;
-      const LoadedCase c = loadCase(entry, norm, static_cast<int>(model.numClasses));
+      const LoadedCase c = loadCase(entry, preprocess, static_cast<int>(model.numClasses), LabelGrid::Input);
       torch::Tensor probs;
       LabelVolume pred = predictCase(model, c, window, o.saveProbabilities ? &probs : nullptr);
       writeLabel(pred, (predDir / (files.id + ".nii.gz")).string());
-      if (o.saveProbabilities) writeProbabilities(probs, c.image.geometry, probDir, files.id);
+      if (o.saveProbabilities) writeProbabilities(probs, c.inputGeometry, probDir, files.id);
       if (!entry.label.empty()) {
         sources[files.id] = {files.files.front(), (predDir / (files.id + ".nii.gz")).string(), entry.label};
         report.cases.push_back(evaluateCase(files.id, pred, c.label, report));

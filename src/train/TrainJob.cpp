@@ -15,6 +15,7 @@
 #include "core/TorchCompat.h"
 #include "data/CaseLoader.h"
 #include "data/Dataset.h"
+#include "train/DataSetup.h"
 #include "train/Factories.h"
 
 namespace seg {
@@ -27,8 +28,10 @@ std::array<int64_t, 3> toZYX(const std::array<int64_t, 3>& xyz) { return {xyz[2]
 
 }  // namespace
 
-TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) {
+TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& job) {
   auto log = logger("train");
+  // data.target_spacing and data.ct_stats are resolved below; the saved config has them.
+  TrainConfig config = userConfig;
   const fs::path outDir(config.output.dir);
   const fs::path latest = outDir / "checkpoint_latest.pt";
   if (job.resume && !fs::exists(latest)) {
@@ -47,6 +50,7 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
         "data.queue_depth", "output.dir"};
     const CheckpointState stored = readCheckpointState(latest.string());
     const TrainConfig previous = parseTrainConfig(stored.configYaml, latest.string() + " (stored config)");
+    takeResolvedKeys(config.data, previous.data);
     std::string refused;
     for (const auto& change : configDifferences(previous, config)) {
       if (std::find(mayChange.begin(), mayChange.end(), change.key) != mayChange.end()) continue;
@@ -61,7 +65,6 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
   std::error_code ec;
   fs::create_directories(outDir, ec);
   if (ec) throw InputError("cannot create output directory '" + outDir.string() + "': " + ec.message());
-  writeFileAtomically((outDir / "config.yaml").string(), job.configYaml);
 
   if (config.train.threads > 0) torch::set_num_threads(config.train.threads);
   torch::manual_seed(config.train.seed);
@@ -85,9 +88,12 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
             split.val.size(), numClasses);
   if (split.train.empty()) throw InputError("data.fold: fold " + std::to_string(config.data.fold) + " leaves no training cases");
 
-  const Normalization norm = parseNormalization(config.data.normalization);
   const int loadThreads = std::max(1u, std::thread::hardware_concurrency());
-  auto trainCases = std::make_shared<const std::vector<LoadedCase>>(loadCases(split.train, norm, numClasses, loadThreads));
+  auto trainCases = std::make_shared<const std::vector<LoadedCase>>(
+      loadTrainingCases(config.data, manifest.training, split.train, numClasses, loadThreads));
+  const std::string configYaml = toYaml(config);
+  writeFileAtomically((outDir / "config.yaml").string(), configYaml);
+  const PreprocessOptions preprocess = preprocessOptions(config.data, "data");
   const int64_t inChannels = trainCases->front().image.channels;
 
   PatchSamplerOptions samplerOptions;
@@ -103,7 +109,7 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
 
   std::shared_ptr<const PatchSampler> valSampler;
   if (!split.val.empty() && config.train.val_every > 0) {
-    auto valCases = std::make_shared<const std::vector<LoadedCase>>(loadCases(split.val, norm, numClasses, loadThreads));
+    auto valCases = std::make_shared<const std::vector<LoadedCase>>(loadCases(split.val, preprocess, numClasses, loadThreads));
     PatchSamplerOptions valOptions = samplerOptions;
     valOptions.augment.enabled = false;
     valOptions.seed = config.train.seed ^ 0x5EEDF00Dull;  // fixed validation patches across epochs
@@ -142,7 +148,7 @@ TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& job) 
   options.numClasses = numClasses;
   options.inChannels = inChannels;
   options.deepSupervision = config.model.deep_supervision;
-  options.configYaml = job.configYaml;
+  options.configYaml = configYaml;
   options.stopRequested = job.stopRequested;
   options.progress.terminal = job.progressTerminal && job.terminalOut != nullptr;
   options.progress.terminalOut = job.terminalOut;

@@ -11,7 +11,6 @@ namespace seg {
 
 struct TrainJobOptions {
   bool resume = false;     // continue <output.dir>/checkpoint_latest.pt
-  std::string configYaml;  // resolved config text, stored in the run dir and checkpoints
   const std::atomic<bool>* stopRequested = nullptr;  // set by the app's signal handler
   // Redraw a status line in place on `terminalOut` (app/ passes stderr when it is a
   // terminal); otherwise a plain "train" log line every minute.

@@ -37,6 +37,14 @@ void expectSameConfig(const TrainConfig& a, const TrainConfig& b) {
   EXPECT_EQ(a.data.patch_size, b.data.patch_size);
   EXPECT_EQ(a.data.foreground_fraction, b.data.foreground_fraction);
   EXPECT_EQ(a.data.normalization, b.data.normalization);
+  EXPECT_EQ(a.data.reorient, b.data.reorient);
+  EXPECT_EQ(a.data.resample, b.data.resample);
+  EXPECT_EQ(a.data.target_spacing, b.data.target_spacing);
+  EXPECT_EQ(a.data.nonzero_mask, b.data.nonzero_mask);
+  EXPECT_EQ(a.data.ct_stats.clip_low, b.data.ct_stats.clip_low);
+  EXPECT_EQ(a.data.ct_stats.clip_high, b.data.ct_stats.clip_high);
+  EXPECT_EQ(a.data.ct_stats.mean, b.data.ct_stats.mean);
+  EXPECT_EQ(a.data.ct_stats.std, b.data.ct_stats.std);
   EXPECT_EQ(a.data.num_workers, b.data.num_workers);
   EXPECT_EQ(a.data.queue_depth, b.data.queue_depth);
   EXPECT_EQ(a.data.foreground_sampling, b.data.foreground_sampling);
@@ -117,7 +125,12 @@ TrainConfig everyFieldChanged() {
   c.data.split_seed = 18446744073709551615ull;
   c.data.patch_size = {96, 80, 48};
   c.data.foreground_fraction = 0.1 + 0.2;  // 0.30000000000000004: needs 17 digits
-  c.data.normalization = "none";
+  c.data.normalization = "ct";
+  c.data.reorient = false;
+  c.data.resample = false;
+  c.data.target_spacing = {0.1 + 0.2, 1.5, 5.0};
+  c.data.nonzero_mask = true;
+  c.data.ct_stats = {{-1000.5, 1e-7}, {2500.0, 0.1}, {40.25, 0.05}, {350.125, 1.0 / 3.0}};
   c.data.num_workers = 7;
   c.data.queue_depth = 9;
   c.data.foreground_sampling = "lesion_uniform";
@@ -244,6 +257,12 @@ const ErrorCase kErrorCases[] = {
      "x.yaml:3:3: data.num_folds: must be >= 2, got 1"},
     {"foreground_fraction", withRoot("  foreground_fraction: 1.5\n"), {},
      "x.yaml:3:3: data.foreground_fraction: must be in [0, 1], got 1.5"},
+    {"target_spacing_length", withRoot("  target_spacing: [1, 2]\n"), {},
+     "x.yaml:3:3: data.target_spacing: expected [x, y, z] in mm (or [] for the dataset median), got 2 values"},
+    {"target_spacing_positive", withRoot("  target_spacing: [1, 0, 2]\n"), {},
+     "x.yaml:3:23: data.target_spacing[1]: must be > 0, got 0"},
+    {"ct_stats_lengths", withRoot("  ct_stats:\n    mean: [1]\n    std: [2]\n"), {},
+     "x.yaml:4:5: data.ct_stats.mean: clip_low, clip_high, mean and std need one value per channel each (or all empty)"},
     {"lr_positive", withRoot("train:\n  optimizer:\n    lr: 0\n"), {},
      "x.yaml:5:5: train.optimizer.lr: must be > 0, got 0"},
     {"dropout", withRoot("model:\n  dropout: 1\n"), {},
@@ -287,7 +306,8 @@ const ErrorCase kErrorCases[] = {
     {"missing_root_empty_file", "", {}, "x.yaml: data.root: required key is missing"},
     {"misspelt_root", "data:\n  rot: x\n", {},
      "x.yaml:2:3: data.rot: unknown key (known keys: root, fold, num_folds, split_seed, "
-     "patch_size, foreground_fraction, foreground_sampling, augment, normalization, num_workers, queue_depth)"},
+     "patch_size, foreground_fraction, foreground_sampling, augment, reorient, resample, target_spacing, "
+     "normalization, nonzero_mask, ct_stats, num_workers, queue_depth)"},
     {"empty_root", "data:\n  root: ''\n", {}, "x.yaml:2:3: data.root: must not be empty"},
     // Conflicting options.
     {"amp_float16_on_cpu", withRoot("amp:\n  enabled: true\n  dtype: float16\n"), {},
