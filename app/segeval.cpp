@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
                "Also write probabilities/<case>_class<c>.nii.gz (float32, one per foreground class)");
   cli.add_option("--overlap", o.overlap, "Sliding-window overlap in [0, 1) (default: eval.overlap of the run)");
   cli.add_option("--tile-batch", o.tileBatch, "Tiles per forward pass (default: eval.tile_batch of the run)");
+  cli.add_option("--tile-workers", o.tileWorkers,
+                 "CPU threads running tiles in parallel; 0 = auto (default: eval.tile_workers of the run)")
+      ->check(CLI::NonNegativeNumber);
   cli.add_flag("--mirror", o.mirror, "Mirror test-time augmentation (8 flips)");
   cli.add_option("--device", o.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cli.add_option("--log-level", logLevel, "Console log level");

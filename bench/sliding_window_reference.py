@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Independent Gaussian sliding-window inference (Debian python3-torch, numpy, scipy) for
-the benchmark written by seg_infer_bench: same input, same network weights, same tiles,
-overlap and Gaussian weights, fp32 accumulation. Written after nnU-Net v2
+the benchmark written by seg_infer_bench: same input, same network (the U-Net of
+scripts/bench/train_step.py, loaded with the C++ weights by module-tree name), same tiles,
+overlap and Gaussian weights, fp32 accumulation, timed at every tile batch size the C++
+side tried; the fastest is compared. Written after nnU-Net v2
 (nnunetv2/inference/sliding_window_prediction.py: compute_steps_for_sliding_window with
 np.round, compute_gaussian as scipy.ndimage.gaussian_filter of an impulse at patch // 2 with
 sigma = patch / 8, zeros replaced by the smallest non-zero value; logits * gaussian summed,
@@ -16,10 +18,20 @@ import os
 import sys
 import time
 
+import importlib.util
+
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
+
+
+def load_unet_module():
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, "..", "scripts", "bench", "train_step.py")
+    spec = importlib.util.spec_from_file_location("train_step", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def steps(image_size, tile_size, overlap):
@@ -50,23 +62,23 @@ def main():
     px, py, pz = meta["patch_xyz"]
     tile = (pz, py, px)
     image = torch.from_numpy(np.fromfile(os.path.join(d, "input.f32"), np.float32).reshape(1, z, y, x))
-    w = {p["name"]: torch.from_numpy(np.fromfile(os.path.join(d, "param_%s.f32" % p["name"]),
-                                                 np.float32).reshape(p["shape"]))
-         for p in meta["params"]}
-
-    def net(t):
-        h = F.leaky_relu(F.conv3d(t, w["c1.weight"], w["c1.bias"], padding=1), 0.01)
-        h = F.leaky_relu(F.conv3d(h, w["c2.weight"], w["c2.bias"], padding=1), 0.01)
-        return F.conv3d(h, w["c3.weight"], w["c3.bias"])
+    net = load_unet_module().UNet(meta["features"], cin=1, classes=meta["classes"])
+    state = {}
+    for p in meta["params"]:
+        # C++ module tree: upsample.N = Python up.N; everything else has the same name.
+        name = p["name"].replace("upsample.", "up.", 1)
+        state[name] = torch.from_numpy(np.fromfile(os.path.join(d, "param_%s.f32" % p["name"]),
+                                                   np.float32).reshape(p["shape"]))
+    net.load_state_dict(state, strict=True)
+    net.eval()
 
     g = gaussian(tile, meta["sigma_scale"])
     sz, sy, sx = steps((z, y, x), tile, meta["overlap"])
     slicers = [(a, b, c) for a in sz for b in sy for c in sx]
 
-    def infer():
+    def infer(batch):
         logits = torch.zeros((meta["classes"], z, y, x), dtype=torch.float32)
         norm = torch.zeros((z, y, x), dtype=torch.float32)
-        batch = meta["tile_batch"]
         for first in range(0, len(slicers), batch):
             chunk = slicers[first:first + batch]
             crops = torch.stack([image[:, a:a + pz, b:b + py, c:c + px] for a, b, c in chunk])
@@ -76,21 +88,39 @@ def main():
                 norm[a:a + pz, b:b + py, c:c + px] += g
         return logits / norm
 
+    per_batch = {}
+    best = None
     with torch.no_grad():
-        result = infer()  # warm-up
-        times = []
-        for _ in range(int(meta["repeat"])):
-            t0 = time.perf_counter()
-            result = infer()
-            times.append(time.perf_counter() - t0)
-    py_seconds = min(times)
+        for batch in meta["tile_batches"]:
+            net(torch.zeros((batch, 1, pz, py, px)))  # warm-up for this batch shape
+            times = []
+            for _ in range(int(meta["repeat"])):
+                t0 = time.perf_counter()
+                out = infer(batch)
+                times.append(time.perf_counter() - t0)
+            per_batch[batch] = min(times)
+            print("python fp32 tile batch %d: %.3f s" % (batch, per_batch[batch]), file=sys.stderr)
+            if best is None or per_batch[batch] < per_batch[best]:
+                best, result = batch, out
+    py_seconds = per_batch[best]
     cpp = torch.from_numpy(np.fromfile(os.path.join(d, "logits_cpp.f32"), np.float32)
                            .reshape(result.shape))
     max_diff = float((cpp - result).abs().max())
     out = {
         "tiles": len(slicers),
         "tiles_match": len(slicers) == meta["tiles"],
+        "model": meta["model"],
+        "features": meta["features"],
+        "parameters": meta["parameters"],
+        "size_xyz": meta["size_xyz"],
+        "patch_xyz": meta["patch_xyz"],
+        "overlap": meta["overlap"],
         "python_fp32_seconds": py_seconds,
+        "python_best_tile_batch": best,
+        "python_seconds_per_tile_batch": per_batch,
+        "cpp_settings": meta["settings"],
+        "cpp_best_tile_batch": meta["cpp_best_tile_batch"],
+        "cpp_best_workers": meta["cpp_best_workers"],
         "cpp_fp32_seconds": meta["cpp_fp32_seconds"],
         "python_over_cpp": py_seconds / meta["cpp_fp32_seconds"],
         "max_abs_logit_diff": max_diff,
@@ -99,6 +129,7 @@ def main():
         "bf16_seconds": meta["cpp_bf16_seconds"],
         "bf16_speedup": meta["bf16_speedup"],
         "bf16_dice_vs_fp32_per_class": meta["bf16_dice_vs_fp32_per_class"],
+        "bf16_argmax_agreement": meta["bf16_argmax_agreement"],
         "cpu_native_bf16": meta["cpu_native_bf16"],
         "threads": meta["threads"],
         "torch_python": torch.__version__,

@@ -1,15 +1,60 @@
 #!/usr/bin/env bash
-# Sliding-window inference benchmark: our C++ (seg_infer_bench) against an independent
-# Python reference on Debian's torch (bench/sliding_window_reference.py), same process
-# settings, same run; prints seconds per volume, the ratio, the max logit difference
-# (must be <= 1e-4) and the bf16 autocast speed-up and Dice agreement.
-# Usage: scripts/bench_infer.sh [BUILD_DIR] [extra seg_infer_bench options, e.g. --size 128 128 64]
+# P6 sliding-window inference benchmark: our C++ (seg_infer_bench, segtrain's U-Net,
+# every tile batch size and tile-worker count) against an independent Python reference on
+# Debian's torch (bench/sliding_window_reference.py, the same U-Net and weights, every tile
+# batch size), alternating C++ and Python ROUNDS times in the same run; prints seconds per
+# volume of each at its best setting, the ratio (median over rounds), the largest logit
+# difference (must be <= 1e-4) and the bf16 autocast speed-up and Dice agreement.
+# Defaults follow the figure quoted in issue 7: 160x160x96 volume, 64^3 tiles, overlap 0.5,
+# U-Net 16-32-64-128 (1.4 M parameters), 2 threads.
+# Usage: scripts/bench_infer.sh [BUILD_DIR] [extra seg_infer_bench options, e.g. --size 96 96 64]
+#   ROUNDS (default 1), JSON_OUT (default: bench_infer.json)
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$SRC/build}
 shift || true
-cmake --build "$BUILD" --target seg_infer_bench
-OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
-"$BUILD/bench/seg_infer_bench" --out "$OUT" "$@" > /dev/null
-/usr/bin/python3 "$SRC/bench/sliding_window_reference.py" "$OUT"
+ROUNDS=${ROUNDS:-1}
+JSON_OUT=${JSON_OUT:-bench_infer.json}
+cmake --build "$BUILD" --target seg_infer_bench >/dev/null
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+for r in $(seq 1 "$ROUNDS"); do
+  "$BUILD/bench/seg_infer_bench" --out "$WORK/$r" "$@" > /dev/null
+  /usr/bin/python3 "$SRC/bench/sliding_window_reference.py" "$WORK/$r" > /dev/null
+done
+/usr/bin/python3 - "$WORK" "$ROUNDS" "$JSON_OUT" <<'PY'
+import json, os, statistics, sys
+work, rounds, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+results = [json.load(open(os.path.join(work, str(r), "result.json"))) for r in range(1, rounds + 1)]
+med = lambda k: statistics.median(r[k] for r in results)
+first = results[0]
+summary = {
+    "bench": "P6_inference", "rounds": rounds, "model": first["model"], "features": first["features"],
+    "parameters": first["parameters"], "size_xyz": first["size_xyz"], "patch_xyz": first["patch_xyz"],
+    "overlap": first["overlap"], "tiles": first["tiles"], "threads": first["threads"],
+    "cpp_fp32_seconds": med("cpp_fp32_seconds"), "python_fp32_seconds": med("python_fp32_seconds"),
+    "python_over_cpp": med("python_over_cpp"),
+    "cpp_best": [(r["cpp_best_tile_batch"], r["cpp_best_workers"]) for r in results],
+    "python_best_tile_batch": [r["python_best_tile_batch"] for r in results],
+    "max_abs_logit_diff": max(r["max_abs_logit_diff"] for r in results),
+    "bf16_speedup": med("bf16_speedup"), "bf16_dice_vs_fp32_per_class": first["bf16_dice_vs_fp32_per_class"],
+    "bf16_argmax_agreement": first["bf16_argmax_agreement"], "cpu_native_bf16": first["cpu_native_bf16"],
+    "cpp_settings_round1": first["cpp_settings"], "python_seconds_per_tile_batch_round1": first["python_seconds_per_tile_batch"],
+}
+json.dump(summary, open(out, "w"), indent=2)
+print("P6 inference: %s %s, %s params, volume %s, tiles %s (%d), overlap %s, %d threads" % (
+    summary["model"], "-".join(map(str, summary["features"])), summary["parameters"], "x".join(map(str, summary["size_xyz"])),
+    "x".join(map(str, summary["patch_xyz"])), summary["tiles"], summary["overlap"], summary["threads"]))
+for s in first["cpp_settings"]:
+    print("  segtrain fp32  tile batch %d, %d worker(s): %7.2f s" % (s["tile_batch"], s["workers"], s["fp32_seconds"]))
+for b, s in first["python_seconds_per_tile_batch"].items():
+    print("  python   fp32  tile batch %s:              %7.2f s" % (b, s))
+print("  best: segtrain %.2f s, python %.2f s -> python/segtrain %.2f (median of %d round(s); target >= 1.2)" % (
+    summary["cpp_fp32_seconds"], summary["python_fp32_seconds"], summary["python_over_cpp"], rounds))
+print("  max |logit difference| %.2e (must be <= 1e-4)" % summary["max_abs_logit_diff"])
+print("  bf16 autocast: speed-up %.2f, Dice vs fp32 per class %s, argmax agreement %.4f, native bf16 CPU: %s" % (
+    summary["bf16_speedup"], ["%.4f" % d for d in summary["bf16_dice_vs_fp32_per_class"]],
+    summary["bf16_argmax_agreement"], summary["cpu_native_bf16"]))
+print("wrote " + out)
+sys.exit(0 if summary["max_abs_logit_diff"] <= 1e-4 else 1)
+PY

@@ -276,6 +276,7 @@ void readEval(YamlReader r, EvalConfig& c) {
   r.read("overlap", c.overlap, R::closedOpen(0, 1));
   r.read("mirror_tta", c.mirror_tta);
   r.read("tile_batch", c.tile_batch, R::atLeast(1));
+  r.read("tile_workers", c.tile_workers, R::atLeast(0));
   r.read("size_bins", c.size_bins, R::atLeast(0), 1);
   for (std::size_t i = 1; i < c.size_bins.size(); ++i) {
     if (c.size_bins[i] <= c.size_bins[i - 1]) {

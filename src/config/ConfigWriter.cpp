@@ -197,6 +197,7 @@ std::string toYaml(const TrainConfig& c) {
   b.num("overlap", c.eval.overlap);
   b.flag("mirror_tta", c.eval.mirror_tta);
   b.integer("tile_batch", c.eval.tile_batch);
+  b.integer("tile_workers", c.eval.tile_workers);
   b.put("size_bins", yamlList(c.eval.size_bins));
   b.integer("connectivity", c.eval.connectivity);
   b.str("empty_rule", c.eval.empty_rule);

@@ -118,6 +118,7 @@ struct EvalConfig {
   double overlap = 0.5;          // sliding-window tile overlap, [0, 1)
   bool mirror_tta = false;
   int64_t tile_batch = 2;        // tiles per forward pass
+  int64_t tile_workers = 0;      // CPU threads running tiles in parallel; 0 = auto
   std::vector<double> size_bins{0.0, 10.0, 100.0, 1000.0};  // mm^3, lower edge inclusive
   int connectivity = 26;         // 6 | 18 | 26
   std::string empty_rule = "nan";  // nan | one | zero

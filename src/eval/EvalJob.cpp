@@ -305,6 +305,7 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
     window.patchZYX = {p[2], p[1], p[0]};
     window.overlap = o.overlap >= 0 ? o.overlap : model.config.eval.overlap;
     window.tileBatch = o.tileBatch > 0 ? o.tileBatch : model.config.eval.tile_batch;
+    window.workers = resolveTileWorkers(o.tileWorkers >= 0 ? o.tileWorkers : model.config.eval.tile_workers, device);
     window.mirror = o.mirror || model.config.eval.mirror_tta;
     window.device = device;
     const PreprocessOptions preprocess = preprocessOptions(model.config.data, o.checkpoint + " (stored config)");

@@ -24,6 +24,7 @@ struct EvalJobOptions {
   // Inference; negative / empty = take from the checkpoint's config.
   double overlap = -1.0;
   int64_t tileBatch = 0;
+  int64_t tileWorkers = -1;  // 0 = auto
   bool mirror = false;
   std::string device = "cpu";
   bool saveProbabilities = false;  // probabilities/<case>_class<c>.nii.gz, float32

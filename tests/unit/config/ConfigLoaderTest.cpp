@@ -106,6 +106,7 @@ void expectSameConfig(const TrainConfig& a, const TrainConfig& b) {
   EXPECT_EQ(a.eval.overlap, b.eval.overlap);
   EXPECT_EQ(a.eval.mirror_tta, b.eval.mirror_tta);
   EXPECT_EQ(a.eval.tile_batch, b.eval.tile_batch);
+  EXPECT_EQ(a.eval.tile_workers, b.eval.tile_workers);
   EXPECT_EQ(a.eval.size_bins, b.eval.size_bins);
   EXPECT_EQ(a.eval.connectivity, b.eval.connectivity);
   EXPECT_EQ(a.eval.empty_rule, b.eval.empty_rule);
@@ -183,6 +184,7 @@ TrainConfig everyFieldChanged() {
   c.eval.overlap = 0.75;
   c.eval.mirror_tta = true;
   c.eval.tile_batch = 8;
+  c.eval.tile_workers = 3;
   c.eval.size_bins = {0.5, 1e6};
   c.eval.connectivity = 6;
   c.eval.empty_rule = "one";

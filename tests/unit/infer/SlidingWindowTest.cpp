@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <stdexcept>
+
 #include "infer/SlidingWindow.h"
 
 namespace seg {
@@ -94,6 +99,50 @@ TEST(SlidingWindowTest, MirrorTtaOnAMirrorSymmetricModelEqualsNoTta) {
   const auto a = slidingWindowInference(image, shifted, options);
   options.mirror = true;
   EXPECT_FALSE(torch::allclose(a, slidingWindowInference(image, shifted, options), 1e-3, 1e-3));
+}
+
+TEST(SlidingWindowTest, TileWorkersGiveTheSequentialResultBitForBit) {
+  // Accumulation happens on the calling thread in tile order, so spreading the network
+  // calls over worker threads must not change a single bit of the output.
+  torch::manual_seed(5);
+  auto conv = torch::nn::Conv3d(torch::nn::Conv3dOptions(1, 3, 3).padding(1));
+  const Network net = [&](const torch::Tensor& x) { return torch::leaky_relu(conv->forward(x), 0.01); };
+  const auto image = torch::randn({1, 37, 29, 41});
+  SlidingWindowOptions options;
+  options.patchZYX = {16, 16, 16};
+  options.tileBatch = 1;
+  const auto sequential = slidingWindowInference(image, net, options);
+  for (int64_t workers : {2, 3, 7}) {
+    options.workers = workers;
+    EXPECT_TRUE(torch::equal(slidingWindowInference(image, net, options), sequential)) << workers << " workers";
+  }
+}
+
+TEST(SlidingWindowTest, AWorkerFailureIsRethrownAndThreadCountRestored) {
+  const int threads = at::get_num_threads();
+  std::atomic<int> calls{0};
+  const Network failing = [&](const torch::Tensor& x) {
+    if (++calls == 3) throw std::runtime_error("tile network failed");
+    return torch::zeros({x.size(0), 2, x.size(2), x.size(3), x.size(4)});
+  };
+  SlidingWindowOptions options;
+  options.patchZYX = {8, 8, 8};
+  options.tileBatch = 1;
+  options.workers = 2;
+  try {
+    slidingWindowInference(torch::zeros({1, 32, 32, 32}), failing, options);
+    FAIL() << "expected the worker's exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "tile network failed");
+  }
+  EXPECT_EQ(at::get_num_threads(), threads);
+}
+
+TEST(SlidingWindowTest, AutoTileWorkersFollowThreadsUpToFour) {
+  EXPECT_EQ(resolveTileWorkers(3, torch::kCPU), 3);
+  EXPECT_EQ(resolveTileWorkers(0, torch::kCPU), std::clamp(at::get_num_threads(), 1, 4));
+  EXPECT_EQ(resolveTileWorkers(0, torch::Device(torch::kCUDA, 0)), 1);
+  EXPECT_EQ(resolveTileWorkers(5, torch::Device(torch::kCUDA, 0)), 1);
 }
 
 }  // namespace
