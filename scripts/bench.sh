@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests). Prints a table of ratios measured in the same run and writes
-# bench_results.json. Runs alternate between implementations (A B A B ...) so machine
-# noise hits both; the median of the repeats is reported.
-#   REPEATS (default 3), THREADS (default: nproc), STEPS (default 5)
+# bench_results.json. Where two implementations are compared, runs alternate between them
+# (A B A B ...) so machine noise hits both; the median of the repeats is reported.
+#   ONLY="P1 P3 P6"  run a subset (default: all)      REPEATS (default 3)
+#   THREADS (default: nproc)   STEPS (default 5)      OUT (default bench_results.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -10,24 +11,74 @@ REPEATS=${REPEATS:-3}
 THREADS=${THREADS:-$(nproc)}
 STEPS=${STEPS:-5}
 OUT=${OUT:-bench_results.json}
-cmake --build "$BUILD_DIR" --target seg_train_step >/dev/null
+ONLY=${ONLY:-P1 P2 P3 P5 P6}
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+cmake --build "$BUILD_DIR" --target seg_train_step seg_loss_step seg_pipeline_bench seg_infer_bench >/dev/null
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-ms() { sed -E 's/.*"ms_per_step": ([0-9.e+-]+).*/\1/'; }
-
-shape=(16,32,64,128 64 64 64 2)
+field() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 results=()
-for mode in fp32 bf16; do
-  ours=(); theirs=()
-  for r in $(seq 1 "$REPEATS"); do
-    ours+=("$("$BUILD_DIR/bench/seg_train_step" "${shape[@]}" "$THREADS" "$STEPS" "$mode" | ms)")
-    theirs+=("$(/usr/bin/python3 scripts/bench/train_step.py "${shape[@]}" "$THREADS" "$STEPS" "$mode" | ms)")
+row() { printf '%-4s %-44s %s\n' "$1" "$2" "$3"; }
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $THREADS threads; LibTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (Debian)"
+row "id" "benchmark" "result"
+
+if want P1; then
+  # segtrain's U-Net + Dice-CE + SGD step vs the identical model in Python (target <= 0.95).
+  shape=(16,32,64,128 64 64 64 2)
+  for mode in fp32 bf16; do
+    ours=(); theirs=()
+    for _ in $(seq 1 "$REPEATS"); do
+      ours+=("$("$BUILD_DIR/bench/seg_train_step" "${shape[@]}" "$THREADS" "$STEPS" "$mode" | field ms_per_step)")
+      theirs+=("$(/usr/bin/python3 scripts/bench/train_step.py "${shape[@]}" "$THREADS" "$STEPS" "$mode" | field ms_per_step)")
+    done
+    a=$(printf '%s\n' "${ours[@]}" | median); b=$(printf '%s\n' "${theirs[@]}" | median)
+    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a / b}')
+    row P1 "train step $mode (U-Net 16-128, 64^3, batch 2)" "segtrain $(printf %.0f "$a") ms / python $(printf %.0f "$b") ms = $ratio (target <= 0.95)"
+    results+=("{\"bench\": \"P1_train_step\", \"mode\": \"$mode\", \"segtrain_ms\": $a, \"python_ms\": $b, \"ratio\": $ratio}")
   done
-  a=$(printf '%s\n' "${ours[@]}" | median); b=$(printf '%s\n' "${theirs[@]}" | median)
-  ratio=$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a / b}')
-  printf 'P1 train step %-5s  segtrain %8.1f ms   python %8.1f ms   ratio %s (lower is better)\n' "$mode" "$a" "$b" "$ratio"
-  results+=("{\"bench\": \"P1_train_step\", \"mode\": \"$mode\", \"segtrain_ms\": $a, \"python_ms\": $b, \"ratio\": $ratio}")
-done
+fi
+
+if want P2 && [[ -x "$BUILD_DIR/bench/seg_loader_bench" ]]; then
+  # Loader: CPU-ms per augmented 128^3 sample (target <= 30) and samples/s with N threads.
+  p2=$("$BUILD_DIR/bench/seg_loader_bench" --json)
+  row P2 "loader, augmented 128^3 sample" "$(echo "$p2" | field summary)"
+  results+=("$p2")
+fi
+
+if want P3; then
+  # Iterations/s with the real threaded loader vs pre-generated batches (target >= 0.95).
+  p3=$("$BUILD_DIR/bench/seg_pipeline_bench" --steps "$((STEPS * 2))" --rounds "$REPEATS" --threads "$THREADS" --workers 2)
+  ratio=$(echo "$p3" | field ratio); wait_share=$(echo "$p3" | field loader_wait_share)
+  row P3 "pipeline, real loader / pre-generated" "$(printf '%.3f' "$ratio") (target >= 0.95), loader wait $(awk -v w="$wait_share" 'BEGIN{printf "%.1f", 100 * w}') % of the loop"
+  results+=("$p3")
+fi
+
+if want P5 && [[ -x scripts/bench_dist.sh ]]; then
+  p5=$(scripts/bench_dist.sh "$BUILD_DIR")
+  row P5 "distributed (Gloo, 2 ranks)" "$(echo "$p5" | field summary)"
+  results+=("$p5")
+fi
+
+if want P6; then
+  # Losses: forward + backward ms, ours vs the same formulas in Python.
+  ours=(); theirs=()
+  for _ in $(seq 1 "$REPEATS"); do
+    ours+=("$("$BUILD_DIR/bench/seg_loss_step" 2 3 64 "$THREADS" 3)")
+    theirs+=("$(/usr/bin/python3 scripts/bench/loss_step.py 2 3 64 "$THREADS" 3)")
+  done
+  for loss in dice dice_ce gdl; do
+    a=$(for j in "${ours[@]}"; do echo "$j" | field "$loss"; done | median)
+    b=$(for j in "${theirs[@]}"; do echo "$j" | field "$loss"; done | median)
+    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a / b}')
+    row P6 "loss fwd+bwd $loss (2x3x64^3)" "segtrain $(printf %.0f "$a") ms / python $(printf %.0f "$b") ms = $ratio"
+    results+=("{\"bench\": \"P6_loss\", \"loss\": \"$loss\", \"segtrain_ms\": $a, \"python_ms\": $b, \"ratio\": $ratio}")
+  done
+  # Sliding-window inference (the U-Net of issue 7 on a 160x160x96 volume).
+  JSON_OUT=bench_infer.json scripts/bench_infer.sh "$BUILD_DIR" --threads "$THREADS" > bench_infer.txt
+  inf=$(cat bench_infer.json)
+  row P6 "inference 160x160x96, 64^3 tiles (U-Net 1.4M)" "python/segtrain $(printf '%.2f' "$(echo "$inf" | field python_over_cpp)") (target >= 1.2), bf16 speed-up $(printf '%.2f' "$(echo "$inf" | field bf16_speedup)")"
+  results+=("$inf")
+fi
+
 { echo "["; (IFS=,; echo "${results[*]}"); echo "]"; } > "$OUT"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); threads $THREADS; U-Net 16-32-64-128, batch 2, 64^3 patch"
 echo "wrote $OUT"
