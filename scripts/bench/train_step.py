@@ -2,7 +2,8 @@
 """P1 reference: the same U-Net, Dice+CE loss and SGD step in Python PyTorch (Debian
 python3-torch, the same LibTorch 1.13 underneath). Mirrors src/models/UNet.cpp layer by
 layer: strided-conv down, transposed-conv up, InstanceNorm3d(affine), LeakyReLU(0.01).
-Usage: train_step.py FEATURES PATCH_Z PATCH_Y PATCH_X BATCH THREADS STEPS [bf16]
+Usage: train_step.py FEATURES PATCH_Z PATCH_Y PATCH_X BATCH THREADS STEPS [fp32|bf16|fp16] [cpu|cuda]
+On CUDA it also reports the FLOPs of one step (see flops_per_step) and TFLOP/s.
 """
 import json
 import sys
@@ -56,32 +57,68 @@ def dice_ce(logits, labels):
     return dice + F.cross_entropy(x, labels[:, 0])
 
 
+def conv_flops(net, shape):
+    """FLOPs of one training step by the usual convention: a multiply-add counts 2, only
+    convolutions and transposed convolutions are counted (norms, activations, the loss and
+    the optimiser are left out), and backward = 2 x forward (grad input + grad weight), so a
+    step is 3 x the forward convolution FLOPs."""
+    total = [0]
+
+    def hook(module, inputs, output):
+        k = module.weight.shape  # conv: (out, in, kz, ky, kx); transposed: (in, out, kz, ky, kx)
+        per_output = k[2] * k[3] * k[4] * (k[1] if isinstance(module, nn.Conv3d) else k[0])
+        if isinstance(module, nn.ConvTranspose3d):
+            # every input voxel is scattered through the whole kernel into each output channel
+            total[0] += 2 * inputs[0].numel() * k[1] * k[2] * k[3] * k[4]
+        else:
+            total[0] += 2 * output.numel() * per_output
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, (nn.Conv3d, nn.ConvTranspose3d))]
+    with torch.no_grad():
+        net(torch.zeros(shape, device=next(net.parameters()).device))
+    for h in handles:
+        h.remove()
+    return 3 * total[0]
+
+
 def main():
     features = [int(v) for v in sys.argv[1].split(",")]
     z, y, x, batch, threads, steps = (int(v) for v in sys.argv[2:8])
-    bf16 = len(sys.argv) > 8 and sys.argv[8] == "bf16"
+    mode = sys.argv[8] if len(sys.argv) > 8 else "fp32"
+    device = torch.device(sys.argv[9] if len(sys.argv) > 9 else "cpu")
+    autocast = mode in ("bf16", "fp16")
+    dtype = torch.float16 if mode == "fp16" else torch.bfloat16
     torch.set_num_threads(threads)
+    torch.backends.cudnn.benchmark = True
     torch.manual_seed(0)
-    net = UNet(features)
+    net = UNet(features).to(device)
     opt = torch.optim.SGD(net.parameters(), lr=1e-2, momentum=0.99, nesterov=True, weight_decay=3e-5)
-    images = torch.randn(batch, 1, z, y, x)
-    labels = (torch.rand(batch, 1, z, y, x) < 0.1).long()
+    images = torch.randn(batch, 1, z, y, x).to(device)
+    labels = (torch.rand(batch, 1, z, y, x) < 0.1).long().to(device)
 
     def step():
         opt.zero_grad()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(device.type, dtype=dtype, enabled=autocast):
             loss = dice_ce(net(images), labels)
         loss.backward()
         opt.step()
         return loss.item()
 
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
     for _ in range(2):
         step()
+    sync()
     start = time.perf_counter()
     for _ in range(steps):
         step()
+    sync()
     ms = (time.perf_counter() - start) * 1000 / steps
-    print(json.dumps({"impl": "python", "ms_per_step": ms, "bf16": bf16}))
+    flops = conv_flops(net, (batch, 1, z, y, x))
+    print(json.dumps({"impl": "python", "ms_per_step": ms, "mode": mode, "device": str(device),
+                      "flops_per_step": flops, "tflops": flops / (ms / 1000) / 1e12}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Issue 8's one prepared device check, for a 15-minute H200 lease (see
+# /work/.library/device): builds segtrain against the device's pip LibTorch (CUDA) with our
+# other dependencies from .gpu-deps/prefix.tar.xz (made here by scripts/gpu_deps.sh and
+# carried; unpacked into a private prefix, never into /), then runs, each step logged and
+# timed in $OUT, continuing past failures:
+#   1. the unit tests, *_CUDA included, on LibTorch 2.x;
+#   2. short CUDA training runs: fp32, fp16 autocast + GradScaler, bf16 autocast;
+#   3. a 1-rank NCCL run through the torchrun-style environment;
+#   4. P4: the nnU-Net 3d_fullres topology (features 32..320, 6 stages, 128^3 patch, batch 2)
+#      train step with bf16 autocast, ours vs the same model in Python PyTorch eager, ms/step
+#      and TFLOP/s (FLOP convention in scripts/bench/train_step.py: 2 per multiply-add,
+#      convolutions only, step = 3 x forward).
+# On the device:  run(command="OUT=$OUT scripts/gpu_check.sh", carry=[".gpu-deps"], timeout_s=540)
+# Dry run here:   scripts/gpu_check.sh --cpu-dry-run   (Debian's CPU LibTorch; configures
+#                 against the carried prefix, compiles one ITK unit from it, runs the CPU
+#                 parts at a small size)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+DRY=0
+[[ "${1:-}" == "--cpu-dry-run" ]] && DRY=1
+OUT=${OUT:-$PWD/gpu_check_out}
+mkdir -p "$OUT"
+SUMMARY="$OUT/summary.txt"
+: > "$SUMMARY"
+step() {  # step NAME COMMAND...: runs, logs to $OUT/NAME.log, records status and seconds
+  local name=$1 start=$SECONDS status=ok
+  shift
+  "$@" > "$OUT/$name.log" 2>&1 || status="FAILED($?)"
+  printf '%-14s %-12s %4ds\n' "$name" "$status" $((SECONDS - start)) | tee -a "$SUMMARY"
+  [[ $status == ok ]]
+}
+
+PREFIX=$(mktemp -d /tmp/segdeps.XXXX)
+step unpack_deps tar -xJf .gpu-deps/prefix.tar.xz -C "$PREFIX" || { echo "run scripts/gpu_deps.sh first and carry .gpu-deps"; exit 2; }
+export LD_LIBRARY_PATH="$PREFIX/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if ((DRY)); then
+  TORCH_PREFIX=""; DEVICE=cpu; JOBS=$(nproc); BUILD=build-gpu-dry
+  P4=(8,16,32 32 32 32 2 "$(nproc)" 2)
+else
+  TORCH_PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+  DEVICE=cuda; JOBS=16; BUILD=build-gpu
+  P4=(32,64,128,256,320,320 128 128 128 2 16 20)
+  nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
+  python3 -c 'import torch; print(torch.__version__, torch.version.cuda, torch.backends.cudnn.version(), torch.cuda.get_device_name())' > "$OUT/torch.txt" 2>&1
+fi
+
+step configure cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="${TORCH_PREFIX:+$TORCH_PREFIX;}$PREFIX/usr" -DCMAKE_CUDA_ARCHITECTURES=90 || exit 1
+# The unpacked prefix must be what the build uses, not a system copy.
+step prefix_used grep -q "$PREFIX/usr/include/ITK" "$BUILD/CMakeCache.txt"
+if ((DRY)); then
+  step compile_itk cmake --build "$BUILD" --target src/CMakeFiles/segcore.dir/data/NiftiIO.cpp.o
+  BIN=build
+else
+  step build cmake --build "$BUILD" -j "$JOBS" || exit 1
+  BIN=$BUILD
+  step unit_tests "$BIN/tests/segtests" --gtest_brief=1
+  step cuda_tests "$BIN/tests/segtests" --gtest_filter='*_CUDA*'
+fi
+
+W=$(mktemp -d /tmp/segcheck.XXXX)
+step synth "$BIN/app/segdata" synth --out "$W/data" --cases 6 --test-cases 2
+train() {  # train NAME EXTRA --set ARGS...
+  local name=$1
+  shift
+  "$BIN/app/segtrain" --config configs/quickstart.yaml --output "$W/$name" --set data.root="$W/data" \
+    --set train.device="$DEVICE" --set train.epochs=1 --set train.iterations_per_epoch=10 \
+    --set train.val_iterations=2 "$@"
+}
+step train_fp32 train fp32
+if ((!DRY)); then
+  step train_fp16 train fp16 --set amp.enabled=true --set amp.dtype=float16
+  step train_bf16 train bf16 --set amp.enabled=true --set amp.dtype=bfloat16
+  step nccl_1rank env RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29517 \
+    bash -c "$(declare -f train); BIN=$BIN W=$W DEVICE=$DEVICE train nccl --set dist.backend=nccl"
+  grep -h "skipped\|scale" "$W"/fp16/*.log > "$OUT/fp16_scaler.txt" 2>/dev/null
+else
+  step train_bf16 train bf16 --set amp.enabled=true --set amp.dtype=bfloat16
+fi
+
+# P4 (bf16): ours and Python eager alternate twice; each line is one JSON result.
+for r in 1 2; do
+  step "p4_segtrain_$r" bash -c "'$BIN/bench/seg_train_step' ${P4[*]} bf16 $DEVICE >> '$OUT/p4.jsonl'"
+  step "p4_python_$r" bash -c "python3 scripts/bench/train_step.py ${P4[*]} bf16 $DEVICE >> '$OUT/p4.jsonl'"
+done
+cp "$W"/*/metrics.csv "$OUT/" 2>/dev/null
+echo "== summary"; cat "$SUMMARY"; cat "$OUT/p4.jsonl" 2>/dev/null
+grep -q FAILED "$SUMMARY" && exit 1
+exit 0
