@@ -152,7 +152,8 @@ one_run() {  # one_run LOSS SEED: train (or resume) and evaluate
 }
 
 # A stop (Ctrl-C, kill) reaches the runs: segtrain writes its checkpoint and a restart resumes.
-trap 'trap - INT TERM; kill -TERM $(jobs -p) 2>/dev/null; wait; exit 130' INT TERM
+# The runs' subshells pass nothing on, so signal their children (segtrain/segeval) directly.
+trap 'trap - INT TERM; for p in $(jobs -p); do pkill -TERM -P "$p" 2>/dev/null; done; wait; exit 130' INT TERM
 rm -f "$out"/failed_*
 for seed in $(seq 1 "$seeds"); do
   for loss in $losses; do

@@ -251,6 +251,7 @@ void readTrain(YamlReader r, TrainSection& c) {
   r.read("deterministic", c.deterministic);
   r.read("val_every", c.val_every, R::atLeast(0));
   r.read("val_iterations", c.val_iterations, R::atLeast(1));
+  r.read("full_val_every", c.full_val_every, R::atLeast(0));
   r.read("threads", c.threads, R::atLeast(0));
   r.choice("device", c.device, {"cpu", "cuda", "auto"});
   r.finish();

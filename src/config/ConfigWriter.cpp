@@ -182,6 +182,7 @@ std::string toYaml(const TrainConfig& c) {
   b.flag("deterministic", t.deterministic);
   b.integer("val_every", t.val_every);
   b.integer("val_iterations", t.val_iterations);
+  b.integer("full_val_every", t.full_val_every);
   b.integer("threads", t.threads);
   b.str("device", t.device);
 

@@ -100,6 +100,7 @@ struct TrainSection {
   bool deterministic = false;
   int64_t val_every = 1;         // epochs between validations; 0 disables
   int64_t val_iterations = 10;   // validation batches per validation
+  int64_t full_val_every = 0;    // epochs between full-volume validations (sliding window); 0 = never
   int threads = 0;               // intra-op threads; 0 = LibTorch default
   std::string device = "cpu";    // cpu | cuda | auto
 };

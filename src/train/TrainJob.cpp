@@ -108,8 +108,11 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   auto trainSampler = std::make_shared<const PatchSampler>(trainCases, samplerOptions);
 
   std::shared_ptr<const PatchSampler> valSampler;
-  if (!split.val.empty() && config.train.val_every > 0) {
-    auto valCases = std::make_shared<const std::vector<LoadedCase>>(loadCases(split.val, preprocess, numClasses, loadThreads));
+  std::shared_ptr<const std::vector<LoadedCase>> valCases;
+  if (!split.val.empty() && (config.train.val_every > 0 || config.train.full_val_every > 0)) {
+    valCases = std::make_shared<const std::vector<LoadedCase>>(loadCases(split.val, preprocess, numClasses, loadThreads));
+  }
+  if (valCases && config.train.val_every > 0) {
     PatchSamplerOptions valOptions = samplerOptions;
     valOptions.augment.enabled = false;
     valOptions.seed = config.train.seed ^ 0x5EEDF00Dull;  // fixed validation patches across epochs
@@ -150,6 +153,24 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   options.deepSupervision = config.model.deep_supervision;
   options.configYaml = configYaml;
   options.stopRequested = job.stopRequested;
+  if (config.train.full_val_every > 0) {
+    if (!valCases) {
+      throw InputError("train.full_val_every: fold " + std::to_string(config.data.fold) +
+                       " leaves no validation cases to run full-volume validation on");
+    }
+    FullVolumeValidationOptions full;
+    full.window.patchZYX = patchZYX;
+    full.window.overlap = config.eval.overlap;
+    full.window.tileBatch = config.eval.tile_batch;
+    full.window.mirror = config.eval.mirror_tta;
+    full.window.device = device;
+    full.numClasses = numClasses;
+    full.emptyRule = parseEmptyRule(config.eval.empty_rule);
+    full.lesions.connectivity = config.eval.connectivity;
+    full.lesions.sizeBinsMm3 = config.eval.size_bins;
+    options.fullValEvery = config.train.full_val_every;
+    options.fullValidator = std::make_shared<const FullVolumeValidator>(valCases, full);
+  }
   options.progress.terminal = job.progressTerminal && job.terminalOut != nullptr;
   options.progress.terminalOut = job.terminalOut;
   options.progress.plainOut = [log](const std::string& line) { log->info("{}", line); };

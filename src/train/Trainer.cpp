@@ -161,7 +161,23 @@ std::vector<double> Trainer::validate() {
   return dice;
 }
 
-void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds) {
+std::vector<double> Trainer::validateFullVolumes() {
+  torch::NoGradGuard noGrad;
+  model_->eval();
+  const Network network = [&](const torch::Tensor& x) {
+    compat::AutocastGuard autocast(options_.device.type(), options_.ampEnabled, options_.ampDtype);
+    return model_->forward(x).to(torch::kFloat32);
+  };
+  const FullVolumeScores scores = options_.fullValidator->evaluate(network);
+  logger("train")->info("full-volume validation ({} cases, {:.1f} s): Dice {:.4f}, lesion sensitivity {:.3f}, "
+                        "lesion Dice {:.3f}, FP per case {:.2f}",
+                        options_.fullValidator->caseCount(), scores.seconds, scores.dice[0],
+                        scores.lesionSensitivity[0], scores.lesionDice[0], scores.fpPerCase[0]);
+  return FullVolumeValidator::columnValues(scores);
+}
+
+void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds,
+                            const std::vector<double>& fullVal) {
   const fs::path path = fs::path(options_.outputDir) / "metrics.csv";
   const bool fresh = !fs::exists(path);
   std::ofstream out(path, std::ios::app);
@@ -169,7 +185,10 @@ void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice
   if (fresh) {
     out << "epoch,iteration,lr,train_loss";
     for (int64_t c = 1; c < options_.numClasses; ++c) out << ",val_dice_" << c;
-    out << ",ema_dice,seconds,loader_wait_s,skipped_steps\n";
+    out << ",ema_dice,seconds,loader_wait_s,skipped_steps";
+    if (options_.fullValidator)
+      for (const auto& name : options_.fullValidator->columnNames()) out << "," << name;
+    out << "\n";
   }
   out << state_.epoch << "," << state_.iteration << "," << learningRateAt(schedule_, state_.iteration) << ","
       << trainLoss;
@@ -178,7 +197,15 @@ void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice
     if (!valDice.empty() && !std::isnan(valDice[c - 1])) out << valDice[c - 1];
   }
   out << "," << (state_.emaDice >= 0 ? std::to_string(state_.emaDice) : std::string()) << "," << seconds << ","
-      << loaderWaitSeconds_ << "," << scaler_.skippedSteps() << "\n";
+      << loaderWaitSeconds_ << "," << scaler_.skippedSteps();
+  if (options_.fullValidator) {
+    const size_t n = options_.fullValidator->columnNames().size();
+    for (size_t k = 0; k < n; ++k) {
+      out << ",";
+      if (k < fullVal.size() && !std::isnan(fullVal[k])) out << fullVal[k];
+    }
+  }
+  out << "\n";
   loaderWaitSeconds_ = 0.0;
 }
 
@@ -212,10 +239,15 @@ TrainSummary Trainer::run() {
         state_.emaDice = state_.emaDice < 0 ? mean : 0.9 * state_.emaDice + 0.1 * mean;
       }
     }
+    std::vector<double> fullVal;
+    if (options_.fullValEvery > 0 && options_.fullValidator && state_.epoch % options_.fullValEvery == 0) {
+      progress_.clear();
+      fullVal = validateFullVolumes();
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const bool improved = state_.emaDice >= 0 && state_.emaDice > state_.bestEmaDice;
     if (improved) state_.bestEmaDice = state_.emaDice;
-    appendMetrics(trainLoss, valDice, seconds);
+    appendMetrics(trainLoss, valDice, seconds, fullVal);
     writeProgressSvg((fs::path(options_.outputDir) / "metrics.csv").string(),
                      (fs::path(options_.outputDir) / "progress.svg").string(),
                      "segtrain " + fs::path(options_.outputDir).filename().string());

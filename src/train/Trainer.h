@@ -12,6 +12,7 @@
 #include "data/PatchSampler.h"
 #include "models/UNet.h"
 #include "train/Checkpoint.h"
+#include "train/FullVolumeValidator.h"
 #include "train/GradScaler.h"
 #include "train/LrSchedule.h"
 #include "train/ProgressLine.h"
@@ -44,6 +45,10 @@ struct TrainerOptions {
   // Set from a signal handler (preemption): the trainer writes checkpoint_latest.pt
   // after the current iteration and returns with `stopped` set.
   const std::atomic<bool>* stopRequested = nullptr;
+  // Every fullValEvery epochs (0 = never) the validator runs sliding-window inference on
+  // the validation cases' whole volumes; its scores go to metrics.csv (vol_* columns).
+  int64_t fullValEvery = 0;
+  std::shared_ptr<const FullVolumeValidator> fullValidator;
   // The status line during an epoch (terminal or plain lines; train/ProgressLine.h).
   ProgressLineOptions progress;
 };
@@ -77,7 +82,10 @@ class Trainer {
   void reportProgress(int64_t done, int64_t first, double lossSum, std::chrono::steady_clock::time_point epochStart,
                       double waitSeconds);
   void save(const std::string& name);
-  void appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds);
+  // Full-volume scores in FullVolumeValidator::columnNames order.
+  std::vector<double> validateFullVolumes();
+  void appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds,
+                     const std::vector<double>& fullVal);
 
   UNet model_;
   LossFn loss_;

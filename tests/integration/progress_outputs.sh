@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What a user sees during training: a status line redrawn with '\r' on a terminal
+# What a user sees during training (and train.full_val_every): a status line redrawn with '\r' on a terminal
 # (run under script(1) for a pseudo-terminal), plain lines without '\r' elsewhere,
 # the versions line in train.log, and progress.svg: well-formed XML (parsed with
 # python3's xml.etree) holding one series per metrics.csv column it plots.
@@ -23,6 +23,7 @@ train:
   iterations_per_epoch: 4
   batch_size: 1
   val_iterations: 1
+  full_val_every: 2
 output:
   dir: run
 YAML
@@ -31,6 +32,8 @@ YAML
 "$BIN/segtrain" --config tiny.yaml > out.txt 2> err.txt || fail "segtrain exited $?: $(cat err.txt)"
 grep -q $'\r' out.txt err.txt run/train.log && fail "carriage return in non-terminal output"
 grep -qE "LibTorch [0-9]+\.[0-9]+.*CUDA .*cuDNN " run/train.log || fail "versions not logged: $(head -5 run/train.log)"
+grep -q "full-volume validation (2 cases" run/train.log || fail "full-volume validation not logged"
+[[ $(grep -c "full-volume validation" run/train.log) -eq 1 ]] || fail "full-volume validation should run in epoch 2 only"
 
 [[ -s run/progress.svg ]] || fail "progress.svg missing"
 ls run | grep -q tmp && fail "temporary file left behind"
@@ -47,6 +50,11 @@ for column in ("train_loss", "lr", "val_dice_1", "ema_dice"):
     assert e is not None and e.tag.endswith("polyline"), (column, sorted(series))
     points = e.get("points").split()
     assert len(points) == 3, (column, points)   # one vertex per epoch
+# Full-volume validation ran in epoch 2 only: values there, empty cells elsewhere, one point.
+for k in ("vol_dice_1", "vol_lesion_sensitivity_1", "vol_lesion_dice_1", "vol_fp_per_case_1"):
+    assert [r[k] != "" for r in rows] == [False, True, False], (k, rows)
+assert 0.0 <= float(rows[1]["vol_dice_1"]) <= 1.0 and float(rows[1]["vol_fp_per_case_1"]) >= 0
+assert series["series-vol_dice_1"].tag.endswith("circle"), series["series-vol_dice_1"].tag
 # The loss line falls where the loss falls: SVG y grows downwards.
 loss = [float(r["train_loss"]) for r in rows]
 ys = [float(p.split(",")[1]) for p in series["series-train_loss"].get("points").split()]

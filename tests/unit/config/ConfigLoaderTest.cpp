@@ -95,6 +95,7 @@ void expectSameConfig(const TrainConfig& a, const TrainConfig& b) {
   EXPECT_EQ(a.train.deterministic, b.train.deterministic);
   EXPECT_EQ(a.train.val_every, b.train.val_every);
   EXPECT_EQ(a.train.val_iterations, b.train.val_iterations);
+  EXPECT_EQ(a.train.full_val_every, b.train.full_val_every);
   EXPECT_EQ(a.train.threads, b.train.threads);
   EXPECT_EQ(a.train.device, b.train.device);
 
@@ -175,6 +176,7 @@ TrainConfig everyFieldChanged() {
   c.train.deterministic = true;
   c.train.val_every = 0;
   c.train.val_iterations = 3;
+  c.train.full_val_every = 4;
   c.train.threads = 5;
   c.train.device = "cuda";
   c.amp.enabled = true;

@@ -1,0 +1,53 @@
+#pragma once
+// Optional full-volume validation during training (train.full_val_every): the validation
+// cases' whole volumes through sliding-window inference (infer/SlidingWindow.h), scored
+// as segeval scores them (metrics/): voxel Dice per class, lesion sensitivity, mean lesion
+// Dice and false-positive components per case. Patch pseudo-Dice (Trainer::validate) only
+// sees fixed patches; this sees what a user will see, at the cost of a full inference pass.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/CaseLoader.h"
+#include "infer/SlidingWindow.h"
+#include "metrics/SegMetrics.h"
+
+namespace seg {
+
+struct FullVolumeValidationOptions {
+  SlidingWindowOptions window;
+  int numClasses = 2;                // classes incl. background
+  EmptyRule emptyRule = EmptyRule::Nan;
+  LesionMatchOptions lesions;        // connectivity, size bins, matching (as segeval)
+};
+
+// Per foreground class 1..numClasses-1 (index 0 = class 1).
+struct FullVolumeScores {
+  std::vector<double> dice;               // mean over cases of the voxel Dice (finite values; NaN if none)
+  std::vector<double> lesionSensitivity;  // detected / reference lesions, pooled over cases; NaN if none
+  std::vector<double> lesionDice;         // mean over reference lesions (missed = 0), pooled; NaN if none
+  std::vector<double> fpPerCase;          // predicted components touching no reference lesion, per case
+  double seconds = 0.0;
+};
+
+class FullVolumeValidator {
+ public:
+  // Cases without a label are rejected (InputError naming the case).
+  FullVolumeValidator(std::shared_ptr<const std::vector<LoadedCase>> cases, FullVolumeValidationOptions options);
+
+  // `network` maps a tile batch (N, C, z, y, x) to logits (N, K, z, y, x); the caller puts
+  // the model in eval mode and disables gradients.
+  FullVolumeScores evaluate(const Network& network) const;
+
+  // metrics.csv column names, in the order of columnValues: vol_dice_<c>,
+  // vol_lesion_sensitivity_<c>, vol_lesion_dice_<c>, vol_fp_per_case_<c> per class.
+  std::vector<std::string> columnNames() const;
+  static std::vector<double> columnValues(const FullVolumeScores& scores);
+  size_t caseCount() const { return cases_->size(); }
+
+ private:
+  std::shared_ptr<const std::vector<LoadedCase>> cases_;
+  FullVolumeValidationOptions options_;
+};
+
+}  // namespace seg
