@@ -20,5 +20,8 @@ for deb in "$DEST"/debs/*.deb; do dpkg -x "$deb" "$DEST/prefix"; done
 # Docs, manuals and locale data are not needed to build or run.
 rm -rf "$DEST/prefix/usr/share/doc" "$DEST/prefix/usr/share/man" "$DEST/prefix/usr/share/locale" \
        "$DEST/prefix/usr/share/lintian" "$DEST/prefix/usr/share/info"
+# Static archives are not linked (we link the shared libraries), except GoogleTest's, which
+# Debian ships only static, and HDF5's, which its CMake package files name.
+find "$DEST/prefix" -name '*.a' ! -name 'libgtest*' ! -name 'libgmock*' ! -name 'libhdf5*' -delete
 tar -C "$DEST/prefix" -cJf "$DEST/prefix.tar.xz" .
 echo "gpu_deps: $(wc -l < "$DEST/packages.txt") packages, $(du -sh "$DEST/prefix" | cut -f1) unpacked, $(du -h "$DEST/prefix.tar.xz" | cut -f1) packed in $DEST/prefix.tar.xz"
