@@ -11,7 +11,8 @@
 #      train step with bf16 autocast, ours vs the same model in Python PyTorch eager, ms/step
 #      and TFLOP/s (FLOP convention in scripts/bench/train_step.py: 2 per multiply-add,
 #      convolutions only, step = 3 x forward).
-# On the device:  run(command="OUT=$OUT scripts/gpu_check.sh", carry=[".gpu-deps"], timeout_s=540)
+# On the device:  run(command="scripts/gpu_check.sh", carry=[".gpu-deps"], timeout_s=540) from
+#                 the session's own checkout (the device copies that one; .gpu-deps must be there)
 # Dry run here:   scripts/gpu_check.sh --cpu-dry-run   (Debian's CPU LibTorch; configures
 #                 against the carried prefix, compiles one ITK unit from it, runs the CPU
 #                 parts at a small size)
@@ -23,6 +24,7 @@ OUT=${OUT:-$PWD/gpu_check_out}
 mkdir -p "$OUT"
 SUMMARY="$OUT/summary.txt"
 : > "$SUMMARY"
+rm -f "$OUT/p4.jsonl"
 step() {  # step NAME COMMAND...: runs, logs to $OUT/NAME.log, records status and seconds
   local name=$1 start=$SECONDS status=ok
   shift
@@ -34,12 +36,21 @@ step() {  # step NAME COMMAND...: runs, logs to $OUT/NAME.log, records status an
 PREFIX=$(mktemp -d /tmp/segdeps.XXXX)
 step unpack_deps tar -xJf .gpu-deps/prefix.tar.xz -C "$PREFIX" || { echo "run scripts/gpu_deps.sh first and carry .gpu-deps"; exit 2; }
 export LD_LIBRARY_PATH="$PREFIX/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Debian's CMake package files name some libraries and include folders by absolute /usr
+# paths (ITK's zlib, expat, png, jpeg modules): point them into the prefix.
+relocate() {
+  find "$PREFIX/usr" -name '*.cmake' -print0 | xargs -0 sed -i \
+    -e "s#\([\" ;(]\)/usr/lib/x86_64-linux-gnu/#\1$PREFIX/usr/lib/x86_64-linux-gnu/#g" \
+    -e "s#\([\" ;(]\)/usr/include#\1$PREFIX/usr/include#g"
+  ! grep -rlE "[\" ;(]/usr/lib/x86_64-linux-gnu/lib[a-z0-9_]+\.so" "$PREFIX/usr" --include='*.cmake'
+}
+step relocate relocate
 if ((DRY)); then
-  TORCH_PREFIX=""; DEVICE=cpu; JOBS=$(nproc); BUILD=build-gpu-dry
+  TORCH_PREFIX=""; DEVICE=cpu; JOBS=$(nproc); BUILD=build-gpu-dry; PY=/usr/bin/python3
   P4=(8,16,32 32 32 32 2 "$(nproc)" 2)
 else
   TORCH_PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
-  DEVICE=cuda; JOBS=16; BUILD=build-gpu
+  DEVICE=cuda; JOBS=16; BUILD=build-gpu; PY=python3
   P4=(32,64,128,256,320,320 128 128 128 2 16 20)
   nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
   python3 -c 'import torch; print(torch.__version__, torch.version.cuda, torch.backends.cudnn.version(), torch.cuda.get_device_name())' > "$OUT/torch.txt" 2>&1
@@ -48,7 +59,7 @@ fi
 step configure cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="${TORCH_PREFIX:+$TORCH_PREFIX;}$PREFIX/usr" -DCMAKE_CUDA_ARCHITECTURES=90 || exit 1
 # The unpacked prefix must be what the build uses, not a system copy.
-step prefix_used grep -q "$PREFIX/usr/include/ITK" "$BUILD/CMakeCache.txt"
+step prefix_used grep -q "ITK_DIR:PATH=$PREFIX/usr" "$BUILD/CMakeCache.txt"
 if ((DRY)); then
   step compile_itk cmake --build "$BUILD" --target src/CMakeFiles/segcore.dir/data/NiftiIO.cpp.o
   BIN=build
@@ -60,7 +71,7 @@ else
 fi
 
 W=$(mktemp -d /tmp/segcheck.XXXX)
-step synth "$BIN/app/segdata" synth --out "$W/data" --cases 6 --test-cases 2
+step synth "$BIN/app/segdata" synth --out "$W/data" --cases 8 --test-cases 2
 train() {  # train NAME EXTRA --set ARGS...
   local name=$1
   shift
@@ -82,7 +93,7 @@ fi
 # P4 (bf16): ours and Python eager alternate twice; each line is one JSON result.
 for r in 1 2; do
   step "p4_segtrain_$r" bash -c "'$BIN/bench/seg_train_step' ${P4[*]} bf16 $DEVICE >> '$OUT/p4.jsonl'"
-  step "p4_python_$r" bash -c "python3 scripts/bench/train_step.py ${P4[*]} bf16 $DEVICE >> '$OUT/p4.jsonl'"
+  step "p4_python_$r" bash -c "$PY scripts/bench/train_step.py ${P4[*]} bf16 $DEVICE >> '$OUT/p4.jsonl'"
 done
 cp "$W"/*/metrics.csv "$OUT/" 2>/dev/null
 echo "== summary"; cat "$SUMMARY"; cat "$OUT/p4.jsonl" 2>/dev/null
