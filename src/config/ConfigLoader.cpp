@@ -113,10 +113,30 @@ void applyOverride(YAML::Node& root, const Override& o, ConfigLocator& locator) 
 
 void readData(YamlReader r, DataConfig& c) {
   r.read("root", c.root);
-  if (r.has("root") && c.root.empty()) r.fail("root", "must not be empty");
+  // The resolved config of a case-list run writes root: "" (every key is present).
+  if (r.has("root") && c.root.empty() && !r.has("cases")) r.fail("root", "must not be empty");
+  for (YamlReader item : r.sections("cases")) {
+    CaseListEntry e;
+    item.read("id", e.id);
+    item.read("images", e.images, 1);
+    item.read("label", e.label);
+    item.finish();  // a misspelt key is reported as such, not as a missing one
+    if (e.images.empty()) item.fail("images", "required key is missing (one file per channel)");
+    if (e.label.empty()) item.fail("label", "required key is missing");
+    c.cases.push_back(std::move(e));
+  }
+  r.read("labels", c.labels, 0);
+  if (!c.cases.empty() && c.labels.size() < 2) {
+    r.fail(r.has("labels") ? "labels" : "cases",
+           "a case list needs data.labels: class names by index, background first (e.g. [background, lesion])");
+  }
+  if (c.labels.size() > 256) r.fail("labels", "at most 256 classes");
+  r.read("split_file", c.split_file);
   r.read("fold", c.fold, R::any());
   r.read("num_folds", c.num_folds, R::atLeast(2));
-  if (c.fold < 0 || c.fold >= c.num_folds) {
+  if (c.fold < 0) r.fail("fold", "must be >= 0, got " + std::to_string(c.fold));
+  // With a split file, the file's number of folds bounds data.fold (checked when it is read).
+  if (c.split_file.empty() && c.fold >= c.num_folds) {
     r.fail("fold", "must be in [0, " + std::to_string(c.num_folds) + ") (data.num_folds is " +
                        std::to_string(c.num_folds) + "), got " + std::to_string(c.fold));
   }
@@ -151,6 +171,7 @@ void readData(YamlReader r, DataConfig& c) {
     }
     s.finish();
   }
+  r.read("cache_dir", c.cache_dir);
   r.read("num_workers", c.num_workers, R::closed(0, 64));
   r.read("queue_depth", c.queue_depth, R::atLeast(1));
   r.finish();
@@ -336,8 +357,8 @@ TrainConfig parseTrainConfig(const std::string& yamlText, const std::string& sou
 
   // Checked last so that a misspelt "data:" or "root:" is reported as the unknown key
   // it is. The file is named without a position: there is no line to point at.
-  if (config.data.root.empty()) {
-    throw ConfigError(locator.source() + ": data.root: required key is missing");
+  if (config.data.root.empty() && config.data.cases.empty()) {
+    throw ConfigError(locator.source() + ": data.root: required key is missing (or give data.cases)");
   }
   return config;
 }

@@ -113,6 +113,23 @@ std::string toYaml(const TrainConfig& c) {
 
   top.section("data");
   b.str("root", c.data.root);
+  {
+    // One line per key (flow style), as ConfigDiff expects.
+    std::string cases = "[";
+    for (const CaseListEntry& e : c.data.cases) {
+      std::vector<std::string> images;
+      for (const auto& image : e.images) images.push_back(yamlString(image));
+      std::string imageList = "[";
+      for (const auto& image : images) imageList += (imageList.size() > 1 ? ", " : "") + image;
+      cases += std::string(cases.size() > 1 ? ", " : "") + "{id: " + yamlString(e.id) + ", images: " + imageList +
+               "], label: " + yamlString(e.label) + "}";
+    }
+    b.put("cases", cases + "]");
+    std::string labels = "[";
+    for (const auto& name : c.data.labels) labels += (labels.size() > 1 ? ", " : "") + yamlString(name);
+    b.put("labels", labels + "]");
+  }
+  b.str("split_file", c.data.split_file);
   b.integer("fold", c.data.fold);
   b.integer("num_folds", c.data.num_folds);
   b.integer("split_seed", c.data.split_seed);
@@ -130,6 +147,7 @@ std::string toYaml(const TrainConfig& c) {
   bb.put("clip_high", yamlList(c.data.ct_stats.clip_high));
   bb.put("mean", yamlList(c.data.ct_stats.mean));
   bb.put("std", yamlList(c.data.ct_stats.std));
+  b.str("cache_dir", c.data.cache_dir);
   b.integer("num_workers", c.data.num_workers);
   b.integer("queue_depth", c.data.queue_depth);
 

@@ -22,8 +22,18 @@ struct CtStatsConfig {
   std::vector<double> std;
 };
 
+// One case of a plain case list (data.cases), instead of a dataset.json folder.
+struct CaseListEntry {
+  std::string id;                   // empty = from the first image's file name
+  std::vector<std::string> images;  // one file per channel (a 4D file holds them all)
+  std::string label;
+};
+
 struct DataConfig {
-  std::string root;                 // dataset folder holding dataset.json (required)
+  std::string root;                 // dataset folder holding dataset.json (required without cases)
+  std::vector<CaseListEntry> cases; // plain list of training cases instead of dataset.json
+  std::vector<std::string> labels;  // class names by index, with cases (0 = background)
+  std::string split_file;           // nnU-Net splits_final.json; data.fold indexes it
   int fold = 0;                     // validation fold, 0..num_folds-1
   int num_folds = 5;                // k of the k-fold split of the training cases
   uint64_t split_seed = 12345;      // seed of the case shuffle before splitting
@@ -39,6 +49,7 @@ struct DataConfig {
   std::string normalization = "zscore";  // zscore | ct | none
   bool nonzero_mask = false;        // zscore over voxels where any channel is nonzero
   CtStatsConfig ct_stats;           // ct: resolved at start when empty
+  std::string cache_dir;            // decoded-case cache (docs/data.md); empty = off
   int num_workers = 2;              // loader threads
   int queue_depth = 4;              // batches buffered ahead of the trainer
 };

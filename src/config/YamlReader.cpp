@@ -358,6 +358,31 @@ void YamlReader::read(const std::string& key, std::vector<double>& out, const Nu
   out = std::move(values);
 }
 
+void YamlReader::read(const std::string& key, std::vector<std::string>& out, std::size_t minCount) {
+  const Entry* e = find(key);
+  if (!e) return;
+  const auto items = sequence(key, *e, "a list of strings");
+  checkCount(key, items.size(), minCount);
+  std::vector<std::string> values;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].IsScalar()) failElement(key, i, "expected a string, got " + describe(items[i]));
+    values.push_back(items[i].Scalar());
+  }
+  out = std::move(values);
+}
+
+std::vector<YamlReader> YamlReader::sections(const std::string& key) {
+  const Entry* e = find(key);
+  if (!e) return {};
+  const auto items = sequence(key, *e, "a list of mappings");
+  std::vector<YamlReader> readers;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].IsMap()) failElement(key, i, "expected a mapping, got " + describe(items[i]));
+    readers.emplace_back(*locator_, items[i], childPath(key) + "[" + std::to_string(i) + "]", items[i].Mark());
+  }
+  return readers;
+}
+
 void YamlReader::fail(const std::string& key, const std::string& what) const {
   for (const auto& [name, entry] : entries_) {
     if (name == key) locator_->fail(childPath(key), entry.key.Mark(), what);

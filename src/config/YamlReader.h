@@ -87,6 +87,9 @@ class YamlReader {
             std::size_t minCount);
   void read(const std::string& key, std::vector<double>& out, const NumberRange& each,
             std::size_t minCount);
+  void read(const std::string& key, std::vector<std::string>& out, std::size_t minCount);
+  // A list of mappings ([{a: 1}, {a: 2}]): one reader per element, named key[i].
+  std::vector<YamlReader> sections(const std::string& key);
   // A list of 3-integer lists ([[1, 1, 1], [2, 2, 1]]); errors name key[i][j].
   void read(const std::string& key, std::vector<std::array<int64_t, 3>>& out, const NumberRange& each);
 

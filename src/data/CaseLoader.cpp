@@ -9,6 +9,7 @@
 
 #include "core/Error.h"
 #include "core/Log.h"
+#include "data/CaseCache.h"
 #include "data/NiftiIO.h"
 #include "data/Resample.h"
 
@@ -25,10 +26,17 @@ bool sameSpacing(const std::array<double, 3>& a, const std::array<double, 3>& b)
 
 bool resamples(const PreprocessOptions& o) { return o.spacing[0] > 0 && o.spacing[1] > 0 && o.spacing[2] > 0; }
 
-}  // namespace
+void checkLabelValues(const LoadedCase& c, const CaseEntry& entry, int numClasses) {
+  if (c.label.data.empty()) return;
+  const uint8_t maxLabel = *std::max_element(c.label.data.begin(), c.label.data.end());
+  if (maxLabel >= numClasses) {
+    throw InputError("case '" + entry.id + "': label '" + entry.label + "' holds value " + std::to_string(maxLabel) +
+                     " but the dataset declares " + std::to_string(numClasses) + " classes");
+  }
+}
 
-LoadedCase loadCase(const CaseEntry& entry, const PreprocessOptions& options, int numClasses, LabelGrid labelGrid,
-                    bool normalize) {
+// Read, checked, reoriented and resampled; not normalised.
+LoadedCase decodeCase(const CaseEntry& entry, const PreprocessOptions& options, int numClasses, LabelGrid labelGrid) {
   if (entry.images.empty()) throw InputError("case '" + entry.id + "': no image files");
   LoadedCase out;
   out.id = entry.id;
@@ -54,14 +62,7 @@ LoadedCase loadCase(const CaseEntry& entry, const PreprocessOptions& options, in
                        out.label.geometry.describeSize() + " or geometry does not match image '" +
                        entry.images[0] + "' " + out.image.geometry.describeSize());
     }
-    const uint8_t maxLabel = out.label.data.empty()
-                                 ? 0
-                                 : *std::max_element(out.label.data.begin(), out.label.data.end());
-    if (maxLabel >= numClasses) {
-      throw InputError("case '" + entry.id + "': label '" + entry.label + "' holds value " +
-                       std::to_string(maxLabel) + " but the dataset declares " +
-                       std::to_string(numClasses) + " classes");
-    }
+    checkLabelValues(out, entry, numClasses);
   }
   const bool spatialLabel = !out.label.data.empty() && labelGrid == LabelGrid::Preprocessed;
   if (options.reorient && !isCanonical(out.image.geometry)) {
@@ -72,6 +73,27 @@ LoadedCase loadCase(const CaseEntry& entry, const PreprocessOptions& options, in
     const ImageGeometry target = resampledGeometry(out.image.geometry, options.spacing);
     out.image = resampleImage(out.image, target);
     if (spatialLabel) out.label = resampleLabel(out.label, target);
+  }
+  return out;
+}
+
+}  // namespace
+
+LoadedCase loadCase(const CaseEntry& entry, const PreprocessOptions& options, int numClasses, LabelGrid labelGrid,
+                    bool normalize) {
+  LoadedCase out;
+  if (!options.cacheDir.empty() && labelGrid == LabelGrid::Preprocessed) {
+    const CacheKey key = cacheKey(options.cacheDir, entry, options);
+    if (auto hit = readCachedCase(key, entry.id)) {
+      out = std::move(*hit);
+      out.fromCache = true;
+      checkLabelValues(out, entry, numClasses);
+    } else {
+      out = decodeCase(entry, options, numClasses, labelGrid);
+      writeCachedCase(key, out);
+    }
+  } else {
+    out = decodeCase(entry, options, numClasses, labelGrid);
   }
   if (normalize) normalizeIntensities(out.image, options, "case '" + entry.id + "'");
   return out;
@@ -100,7 +122,13 @@ std::vector<LoadedCase> loadCases(const std::vector<CaseEntry>& entries, const P
   work();
   for (auto& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
-  logger("data")->info("loaded {} cases", cases.size());
+  size_t cached = 0;
+  for (const LoadedCase& c : cases) cached += c.fromCache ? 1 : 0;
+  if (options.cacheDir.empty()) {
+    logger("data")->info("loaded {} cases", cases.size());
+  } else {
+    logger("data")->info("loaded {} cases ({} from the cache in {})", cases.size(), cached, options.cacheDir);
+  }
   return cases;
 }
 

@@ -17,6 +17,7 @@ struct LoadedCase {
   Volume image;                 // preprocessed, channels stacked
   LabelVolume label;            // empty data when the case has no label
   ImageGeometry inputGeometry;  // grid of the files as read: predictions go back to it
+  bool fromCache = false;       // read from options.cacheDir rather than decoded
 };
 
 // Where a loaded label lives: on the preprocessed grid (training), or left on the
@@ -25,7 +26,9 @@ enum class LabelGrid { Preprocessed, Input };
 
 // One case: every channel file must share the grid of the first; the label must
 // share it too and hold values < numClasses. Then reorientation, resampling and, when
-// `normalize`, intensity normalisation. Errors name the case and file.
+// `normalize`, intensity normalisation. Errors name the case and file. With
+// options.cacheDir (and LabelGrid::Preprocessed) the reoriented, resampled case comes
+// from the cache when its entry is current and is stored there otherwise.
 LoadedCase loadCase(const CaseEntry& entry, const PreprocessOptions& options, int numClasses,
                     LabelGrid labelGrid = LabelGrid::Preprocessed, bool normalize = true);
 

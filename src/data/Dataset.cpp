@@ -363,6 +363,83 @@ Split splitFolds(const std::vector<CaseEntry>& cases, int numFolds, int fold, ui
   return split;
 }
 
+DatasetManifest manifestFromList(std::vector<CaseEntry> cases, const std::vector<std::string>& labelNames,
+                                 const std::string& root) {
+  const std::string where = "data.cases";
+  if (cases.empty()) throw InputError(where + ": no cases");
+  if (labelNames.size() < 2) throw InputError("data.labels: need background and at least one class");
+  DatasetManifest m;
+  m.root = root;
+  m.name = "case list";
+  for (size_t i = 0; i < labelNames.size(); ++i) m.labels[static_cast<int>(i)] = labelNames[i];
+  auto resolved = [&](const std::string& path) { return root.empty() ? path : resolve(root, path); };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    CaseEntry& c = cases[i];
+    const std::string item = where + "[" + std::to_string(i) + "]";
+    if (c.images.empty()) throw InputError(item + ": no images");
+    for (auto& image : c.images) image = resolved(image);
+    if (c.id.empty()) c.id = caseIdFromFile(c.images.front(), true);
+    for (const auto& image : c.images) {
+      if (!fs::exists(image)) throw InputError(item + ": case " + c.id + ": image file not found: " + image);
+    }
+    if (c.label.empty()) throw InputError(item + ": case " + c.id + ": no label");
+    c.label = resolved(c.label);
+    if (!fs::exists(c.label)) throw InputError(item + ": case " + c.id + ": label file not found: " + c.label);
+    if (c.images.size() != cases.front().images.size()) {
+      throw InputError(item + ": case " + c.id + " lists " + std::to_string(c.images.size()) + " image file(s), case " +
+                       cases.front().id + " lists " + std::to_string(cases.front().images.size()));
+    }
+  }
+  for (size_t c = 0; c < cases.front().images.size(); ++c) m.channelNames.push_back("channel " + std::to_string(c));
+  m.fileEnding = endingOf(cases.front().label);
+  m.training = std::move(cases);
+  std::sort(m.training.begin(), m.training.end(), [](const CaseEntry& a, const CaseEntry& b) { return a.id < b.id; });
+  checkUniqueIds(m.training, where);
+  return m;
+}
+
+Split splitFromFile(const std::string& path, const std::vector<CaseEntry>& cases, int fold) {
+  std::ifstream in(path);
+  if (!in) throw InputError("data.split_file: cannot open " + path);
+  json doc;
+  try {
+    in >> doc;
+  } catch (const json::parse_error& e) {
+    throw InputError(path + ": invalid JSON: " + e.what());
+  }
+  if (!doc.is_array() || doc.empty()) {
+    throw InputError(path + ": expected a list with one {\"train\": [...], \"val\": [...]} per fold (nnU-Net splits_final.json)");
+  }
+  if (fold < 0 || fold >= static_cast<int>(doc.size())) {
+    throw InputError(path + ": data.fold " + std::to_string(fold) + " is out of range: the file has " +
+                     std::to_string(doc.size()) + " fold(s)");
+  }
+  const json& entry = doc[static_cast<size_t>(fold)];
+  const std::string where = path + ": fold " + std::to_string(fold);
+  if (!entry.is_object()) throw InputError(where + ": expected {\"train\": [...], \"val\": [...]}");
+  std::map<std::string, const CaseEntry*> byId;
+  for (const CaseEntry& c : cases) byId[c.id] = &c;
+  std::set<std::string> used;
+  Split split;
+  for (const char* key : {"train", "val"}) {
+    auto it = entry.find(key);
+    if (it == entry.end() || !it->is_array()) throw InputError(where + ": missing list '" + key + "'");
+    for (const json& id : *it) {
+      if (!id.is_string()) throw InputError(where + ": " + key + ": expected case ids (strings), got " + id.dump());
+      const std::string name = id.get<std::string>();
+      const auto found = byId.find(name);
+      if (found == byId.end()) throw InputError(where + ": " + key + ": case '" + name + "' is not a training case");
+      if (!used.insert(name).second) throw InputError(where + ": case '" + name + "' is listed twice");
+      (std::string(key) == "train" ? split.train : split.val).push_back(*found->second);
+    }
+  }
+  if (split.train.empty()) throw InputError(where + ": no training cases");
+  auto byIdOrder = [](const CaseEntry& a, const CaseEntry& b) { return a.id < b.id; };
+  std::sort(split.train.begin(), split.train.end(), byIdOrder);
+  std::sort(split.val.begin(), split.val.end(), byIdOrder);
+  return split;
+}
+
 std::string caseIdFromFile(const std::string& fileName, bool stripChannel) {
   std::string name = fs::path(fileName).filename().string();
   if (endsWith(name, ".nii.gz")) {

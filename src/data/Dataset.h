@@ -32,6 +32,14 @@ struct DatasetManifest {
 // training: [{image, label}], test: [...]). Throws InputError naming the file/case.
 DatasetManifest loadDataset(const std::string& root);
 
+// A manifest from a plain case list (the config's data.cases) instead of a folder:
+// `labelNames` by class index (background first). Relative paths are resolved against
+// `root` when it is not empty. An empty id becomes the first image's file name without
+// .nii[.gz] and _0000. Throws InputError for missing files, repeated ids, differing
+// channel counts or an empty list, naming the case.
+DatasetManifest manifestFromList(std::vector<CaseEntry> cases, const std::vector<std::string>& labelNames,
+                                 const std::string& root);
+
 // Deterministic k-fold split of the training cases: shuffle ids with `seed`, then
 // fold f takes every case whose shuffled position % k == f for validation.
 struct Split {
@@ -39,6 +47,12 @@ struct Split {
   std::vector<CaseEntry> val;
 };
 Split splitFolds(const std::vector<CaseEntry>& cases, int numFolds, int fold, uint64_t seed);
+
+// An explicit split in nnU-Net's splits_final.json form: a list with one
+// {"train": [ids], "val": [ids]} object per fold; `fold` picks one. Every id must be a
+// training case and may appear once per fold; cases the fold does not name are left out
+// (as in nnU-Net). Throws InputError naming the file, fold and id.
+Split splitFromFile(const std::string& path, const std::vector<CaseEntry>& cases, int fold);
 
 // Case id from a file name: strips .nii/.nii.gz and, when stripChannel, a trailing _0000.
 std::string caseIdFromFile(const std::string& fileName, bool stripChannel);

@@ -122,13 +122,16 @@ RawHeader readRawHeader(const std::string& path) {
 struct RawScan {
   uint64_t bytes = 0;      // data bytes present after voxOffset
   uint64_t nonFinite = 0;  // NaN/Inf values (float types only)
+  std::vector<uint64_t>* positions = nullptr;  // when set, receives their value indices
 };
 
 // Streams the data section once. Needed because nifticlib (inside ITK 5.2) zero-fills
 // a short read and also overwrites every NaN/Inf with 0 (fixed upstream in ITK 6,
 // InsightSoftwareConsortium/ITK#6683), so neither is visible after ITK's read.
-RawScan scanRawData(const std::string& path, const RawHeader& h, bool countNonFinite) {
+RawScan scanRawData(const std::string& path, const RawHeader& h, bool countNonFinite,
+                    std::vector<uint64_t>* positions = nullptr) {
   RawScan scan;
+  scan.positions = positions;
   gzFile file = gzopen(path.c_str(), "rb");
   if (file == nullptr) throw InputError(path + ": cannot open file");
   gzbuffer(file, 1 << 18);
@@ -151,11 +154,17 @@ RawScan scanRawData(const std::string& path, const RawHeader& h, bool countNonFi
       if (width == 4) {
         float v;
         std::memcpy(&v, b, 4);
-        scan.nonFinite += std::isfinite(v) ? 0 : 1;
+        if (!std::isfinite(v)) {
+          ++scan.nonFinite;
+          if (scan.positions) scan.positions->push_back((before + i) / 4);
+        }
       } else {
         double v;
         std::memcpy(&v, b, 8);
-        scan.nonFinite += std::isfinite(v) ? 0 : 1;
+        if (!std::isfinite(v)) {
+          ++scan.nonFinite;
+          if (scan.positions) scan.positions->push_back((before + i) / 8);
+        }
       }
     }
   }
@@ -398,12 +407,22 @@ ImageInfo readImageInfo(const std::string& path) {
   return info;
 }
 
-Volume readImage(const std::string& path) {
+namespace {
+
+// `nonFinite` null: refuse NaN/Inf; otherwise collect their value indices (ITK reads 0 there).
+Volume readImageData(const std::string& path, std::vector<uint64_t>* nonFinite) {
   const RawHeader raw = checkReadable(path);
   ExactPath exact(path);
   // Dimensions first: reading a 4D file into a 3D image silently keeps volume 0.
   const ImageInfo info = readInfoFrom(path, exact.path());
-  checkData(path, raw, "");
+  if (nonFinite == nullptr) {
+    checkData(path, raw, "");
+  } else if (raw.isFloat() && raw.numValues > 0) {
+    const RawScan scan = scanRawData(path, raw, true, nonFinite);
+    if (scan.bytes < raw.numValues * static_cast<uint64_t>(raw.bytesPerValue)) throwTruncated(path, raw, scan.bytes);
+  } else {
+    checkComplete(path, raw);
+  }
   Volume volume;
   volume.geometry = info.geometry;
   volume.channels = info.channels;
@@ -414,6 +433,17 @@ Volume readImage(const std::string& path) {
     // ITK's 4D buffer is x-fastest with t slowest: exactly (channels, z, y, x).
     volume.data = bufferOf<float, 4>(readItk<float, 4>(path, exact.path()), expected, path);
   }
+  if (nonFinite != nullptr) {
+    // Also values that overflowed when scaled (scl_slope), once each.
+    std::vector<uint64_t> scaled;
+    for (size_t i = 0; i < volume.data.size(); ++i) {
+      if (!std::isfinite(volume.data[i])) scaled.push_back(i);
+    }
+    nonFinite->insert(nonFinite->end(), scaled.begin(), scaled.end());
+    std::sort(nonFinite->begin(), nonFinite->end());
+    nonFinite->erase(std::unique(nonFinite->begin(), nonFinite->end()), nonFinite->end());
+    return volume;
+  }
   // Integer data scaled by an extreme scl_slope can still overflow float.
   size_t bad = 0;
   for (float v : volume.data) bad += std::isfinite(v) ? 0 : 1;
@@ -422,6 +452,15 @@ Volume readImage(const std::string& path) {
                      std::to_string(volume.data.size()));
   }
   return volume;
+}
+
+}  // namespace
+
+Volume readImage(const std::string& path) { return readImageData(path, nullptr); }
+
+Volume readImageCountingNonFinite(const std::string& path, std::vector<uint64_t>& nonFinite) {
+  nonFinite.clear();
+  return readImageData(path, &nonFinite);
 }
 
 LabelVolume readLabel(const std::string& path) {

@@ -1,7 +1,9 @@
 #pragma once
 // NIfTI reading and writing through ITK. The only place (with Synth) that includes
 // ITK headers for I/O. Every function throws InputError naming the file.
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/Image.h"
 
@@ -25,6 +27,10 @@ ImageInfo readImageInfo(const std::string& path);
 // prefer a sibling x.nii when asked for x.nii.gz). Rejects NaN/Inf values and
 // truncated data, which ITK 5.2 would silently turn into zeros.
 Volume readImage(const std::string& path);
+
+// For inspection: like readImage, but NaN/Inf values are not an error; their value
+// indices (into volume.data) go to `nonFinite`, sorted. ITK 5.2 reads them as 0.
+Volume readImageCountingNonFinite(const std::string& path, std::vector<uint64_t>& nonFinite);
 
 // A 3D label map; every value must be an integer in [0, 255] (NaN/Inf rejected).
 LabelVolume readLabel(const std::string& path);

@@ -28,6 +28,9 @@ struct PreprocessOptions {
   Normalization normalization = Normalization::ZScore;
   bool nonzeroMask = false;                  // z-score: statistics over nonzero voxels only
   IntensityStats ct;                         // required for Normalization::CT
+  // Not a preprocessing parameter: where decoded cases are cached (CaseCache.h); empty
+  // disables the cache.
+  std::string cacheDir;
 };
 
 // In place, per channel:

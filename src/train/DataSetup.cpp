@@ -5,6 +5,18 @@
 
 namespace seg {
 
+DatasetManifest loadManifest(const DataConfig& data) {
+  if (data.cases.empty()) return loadDataset(data.root);
+  std::vector<CaseEntry> cases;
+  for (const CaseListEntry& e : data.cases) cases.push_back({e.id, e.images, e.label});
+  return manifestFromList(std::move(cases), data.labels, data.root);
+}
+
+Split makeSplit(const DataConfig& data, const DatasetManifest& manifest) {
+  if (!data.split_file.empty()) return splitFromFile(data.split_file, manifest.training, data.fold);
+  return splitFolds(manifest.training, data.num_folds, data.fold, data.split_seed);
+}
+
 PreprocessOptions preprocessOptions(const DataConfig& data, const std::string& source) {
   PreprocessOptions o;
   o.reorient = data.reorient;
@@ -15,6 +27,7 @@ PreprocessOptions preprocessOptions(const DataConfig& data, const std::string& s
   }
   o.normalization = parseNormalization(data.normalization);
   o.nonzeroMask = data.nonzero_mask;
+  o.cacheDir = data.cache_dir;
   o.ct.clipLow = data.ct_stats.clip_low;
   o.ct.clipHigh = data.ct_stats.clip_high;
   o.ct.mean = data.ct_stats.mean;

@@ -10,6 +10,12 @@
 
 namespace seg {
 
+// The training cases: data.cases (a plain list) or the dataset.json folder data.root.
+DatasetManifest loadManifest(const DataConfig& data);
+
+// The fold: from data.split_file (nnU-Net splits_final.json) or k-fold by data.split_seed.
+Split makeSplit(const DataConfig& data, const DatasetManifest& manifest);
+
 // The preprocessing a resolved config describes. An empty data.target_spacing means
 // "no resampling" here (a checkpoint from before resampling existed); data.ct_stats
 // must be filled for normalization: ct.

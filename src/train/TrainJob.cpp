@@ -46,7 +46,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
     // A resumed run must be the same run: only the length of training and
     // operational keys (logging, loader threads, checkpoint interval) may change.
     static const std::vector<std::string> mayChange = {
-        "train.epochs", "output.log_level", "output.checkpoint_every_minutes", "data.num_workers",
+        "train.epochs", "output.log_level", "output.checkpoint_every_minutes", "data.num_workers", "data.cache_dir",
         "data.queue_depth", "output.dir"};
     const CheckpointState stored = readCheckpointState(latest.string());
     const TrainConfig previous = parseTrainConfig(stored.configYaml, latest.string() + " (stored config)");
@@ -80,9 +80,9 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
     throw InputError("amp.dtype: float16 autocast needs a CUDA device (train.device resolved to cpu); use bfloat16 on CPU");
   }
 
-  const DatasetManifest manifest = loadDataset(config.data.root);
+  const DatasetManifest manifest = loadManifest(config.data);
   const int numClasses = manifest.numClasses();
-  const Split split = splitFolds(manifest.training, config.data.num_folds, config.data.fold, config.data.split_seed);
+  const Split split = makeSplit(config.data, manifest);
   log->info("dataset '{}': {} training cases, fold {}/{}: {} train, {} validation, {} classes", manifest.name,
             manifest.training.size(), config.data.fold, config.data.num_folds, split.train.size(),
             split.val.size(), numClasses);

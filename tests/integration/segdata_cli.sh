@@ -64,6 +64,43 @@ expect_text "$WORK/out" "no problems" "check summary"
 expect 2 "synth into a non-empty folder" -- "$SEGDATA" synth --out "$ds"
 expect_text "$WORK/err" "not empty" "synth refuses a non-empty folder"
 
+# plan: fingerprint and suggested plan; lesion counts checked against scipy.ndimage.label.
+expect 0 "plan --json" -- "$SEGDATA" plan "$ds" --json
+expect_text "$WORK/out" '"patch_size"' "plan --json has a patch size"
+if /usr/bin/python3 -c "import nibabel, numpy, scipy" 2>/dev/null; then
+  if ! /usr/bin/python3 - "$WORK/out" "$ds" <<'PYEOF'
+import glob, json, sys
+import numpy as np, nibabel as nib
+from scipy import ndimage
+j = json.load(open(sys.argv[1]))
+fp, plan = j["fingerprint"], j["plan"]
+labels = sorted(glob.glob(sys.argv[2] + "/labelsTr/*.nii.gz"))
+assert j["cases"] == len(labels) == 3, j["cases"]
+lesions, fg = 0, []
+for lab in labels:
+    seg = np.asarray(nib.load(lab).dataobj)
+    lesions += ndimage.label(seg == 1, structure=np.ones((3, 3, 3)))[1]
+    img = nib.load(lab.replace("labelsTr", "imagesTr").replace(".nii.gz", "_0000.nii.gz")).get_fdata()
+    fg.append(img[seg > 0])
+fg = np.concatenate(fg)
+cls = fp["classes"][0]
+assert cls["lesions"] == lesions, (cls["lesions"], lesions)
+assert sum(b["lesions"] for b in cls["size_histogram"]) == lesions
+intensity = fp["foreground_intensity"][0]
+assert abs(intensity["mean"] - fg.mean()) < 1e-4 * max(1, abs(fg.mean())), (intensity["mean"], fg.mean())
+assert abs(intensity["percentile_99_5"] - np.percentile(fg, 99.5)) < 1e-4, intensity
+assert fp["median_spacing"] == [1.0, 1.0, 1.0] and plan["target_spacing"] == [1.0, 1.0, 1.0], (fp, plan)
+assert plan["patch_size"] == [24, 24, 16], plan  # the median shape, multiples of 8
+assert plan["batch_size"] == 2, plan
+PYEOF
+  then
+    echo "FAIL: plan fingerprint differs from the scipy/numpy reference"; failures=$((failures + 1))
+  fi
+fi
+expect 0 "plan (table)" -- "$SEGDATA" plan "$ds"
+expect_text "$WORK/out" "suggested plan:" "plan prints the plan"
+expect_text "$WORK/out" "data.patch_size: [24, 24, 16]" "plan prints the patch size"
+
 expect 0 "inspect --json" -- "$SEGDATA" inspect --json "$ds/labelsTr/case_000.nii.gz"
 expect_text "$WORK/out" '"component_type": "uint8"' "inspect --json component type"
 expect_text "$WORK/out" '"distinct_values"' "inspect --json lists label values"
@@ -88,6 +125,50 @@ expect_text "$WORK/out" "case case_003: $ds/labelsTs/case_003.nii.gz: label valu
 echo '{"channel_names": ' > "$ds/dataset.json"
 expect 2 "check with invalid dataset.json" -- "$SEGDATA" check "$ds"
 expect_text "$WORK/err" "$ds/dataset.json: invalid JSON" "check names dataset.json"
+
+# NaN/Inf written by nibabel: inspect counts them (statistics over the finite voxels,
+# checked with numpy); training refuses the file.
+PY=/usr/bin/python3
+if "$PY" -c "import nibabel, numpy" 2>/dev/null; then
+  "$PY" - "$WORK" <<'PYEOF'
+import sys
+import numpy as np, nibabel as nib
+work = sys.argv[1]
+a = np.arange(4 * 5 * 3, dtype=np.float32).reshape(4, 5, 3) - 7.5
+a[1, 2, 0] = np.nan
+a[3, 4, 2] = np.inf
+a[0, 0, 1] = -np.inf
+nib.save(nib.Nifti1Image(a, np.diag([0.8, 0.8, 2.0, 1.0])), f"{work}/nan.nii.gz")
+f = a[np.isfinite(a)].astype(np.float64)
+open(f"{work}/nan_expected.txt", "w").write(f"{f.min()!r} {f.max()!r} {f.mean()!r}\n")
+PYEOF
+  expect 0 "inspect --json a file with NaN/Inf" -- "$SEGDATA" inspect --json "$WORK/nan.nii.gz"
+  expect_text "$WORK/out" '"non_finite": 3' "inspect counts non-finite values"
+  if ! "$PY" - "$WORK" <<'PYEOF'
+import json, sys
+work = sys.argv[1]
+j = json.load(open(f"{work}/out"))
+lo, hi, mean = map(float, open(f"{work}/nan_expected.txt").read().split())
+assert (j["min"], j["max"]) == (lo, hi), (j, lo, hi)
+assert abs(j["mean"] - mean) < 1e-9, (j["mean"], mean)
+PYEOF
+  then
+    echo "FAIL: inspect statistics over finite voxels differ from numpy"; failures=$((failures + 1))
+  fi
+  expect 0 "inspect table with NaN/Inf" -- "$SEGDATA" inspect "$WORK/nan.nii.gz"
+  expect_text "$WORK/out" "non-finite:  3" "inspect table shows the count"
+  mkdir -p "$WORK/nanset/imagesTr" "$WORK/nanset/labelsTr"
+  cp "$WORK/nan.nii.gz" "$WORK/nanset/imagesTr/c_0000.nii.gz"
+  "$PY" -c "
+import numpy as np, nibabel as nib
+nib.save(nib.Nifti1Image(np.zeros((4, 5, 3), np.uint8), np.diag([0.8, 0.8, 2.0, 1.0])), '$WORK/nanset/labelsTr/c.nii.gz')"
+  echo '{"channel_names": {"0": "CT"}, "labels": {"background": 0, "x": 1}, "numTraining": 1, "file_ending": ".nii.gz"}' \
+    > "$WORK/nanset/dataset.json"
+  expect 2 "check refuses NaN/Inf" -- "$SEGDATA" check "$WORK/nanset"
+  expect_text "$WORK/out" "3 non-finite values (NaN or Inf)" "check names the non-finite values"
+else
+  echo "SKIP: NaN inspection (no nibabel)"
+fi
 
 if [[ $failures -ne 0 ]]; then
   echo "segdata_cli: $failures failure(s)"

@@ -37,6 +37,15 @@ void expectSameConfig(const TrainConfig& a, const TrainConfig& b) {
   EXPECT_EQ(a.data.patch_size, b.data.patch_size);
   EXPECT_EQ(a.data.foreground_fraction, b.data.foreground_fraction);
   EXPECT_EQ(a.data.normalization, b.data.normalization);
+  ASSERT_EQ(a.data.cases.size(), b.data.cases.size());
+  for (size_t i = 0; i < a.data.cases.size(); ++i) {
+    EXPECT_EQ(a.data.cases[i].id, b.data.cases[i].id);
+    EXPECT_EQ(a.data.cases[i].images, b.data.cases[i].images);
+    EXPECT_EQ(a.data.cases[i].label, b.data.cases[i].label);
+  }
+  EXPECT_EQ(a.data.labels, b.data.labels);
+  EXPECT_EQ(a.data.split_file, b.data.split_file);
+  EXPECT_EQ(a.data.cache_dir, b.data.cache_dir);
   EXPECT_EQ(a.data.reorient, b.data.reorient);
   EXPECT_EQ(a.data.resample, b.data.resample);
   EXPECT_EQ(a.data.target_spacing, b.data.target_spacing);
@@ -128,6 +137,10 @@ TrainConfig everyFieldChanged() {
   c.data.patch_size = {96, 80, 48};
   c.data.foreground_fraction = 0.1 + 0.2;  // 0.30000000000000004: needs 17 digits
   c.data.normalization = "ct";
+  c.data.cases = {{"p: 1", {"a/x_0000.nii.gz", "a/x #1.nii.gz"}, "l/x.nii.gz"}, {"", {"y.nii"}, "ly.nii"}};
+  c.data.labels = {"background", "tumour: core"};
+  c.data.split_file = "splits_final.json";
+  c.data.cache_dir = "/tmp/cache dir";
   c.data.reorient = false;
   c.data.resample = false;
   c.data.target_spacing = {0.1 + 0.2, 1.5, 5.0};
@@ -261,6 +274,13 @@ const ErrorCase kErrorCases[] = {
      "x.yaml:3:3: data.num_folds: must be >= 2, got 1"},
     {"foreground_fraction", withRoot("  foreground_fraction: 1.5\n"), {},
      "x.yaml:3:3: data.foreground_fraction: must be in [0, 1], got 1.5"},
+    {"cases_need_labels", withRoot("  cases:\n    - {images: [a.nii.gz], label: b.nii.gz}\n"), {},
+     "x.yaml:3:3: data.cases: a case list needs data.labels: class names by index, background first (e.g. "
+     "[background, lesion])"},
+    {"case_needs_label", withRoot("  labels: [bg, x]\n  cases:\n    - images: [a.nii.gz]\n"), {},
+     "x.yaml:5:7: data.cases[0].label: required key is missing"},
+    {"case_unknown_key", withRoot("  labels: [bg, x]\n  cases:\n    - {image: a.nii.gz, label: b.nii.gz}\n"), {},
+     "x.yaml:5:8: data.cases[0].image: unknown key (known keys: id, images, label)"},
     {"target_spacing_length", withRoot("  target_spacing: [1, 2]\n"), {},
      "x.yaml:3:3: data.target_spacing: expected [x, y, z] in mm (or [] for the dataset median), got 2 values"},
     {"target_spacing_positive", withRoot("  target_spacing: [1, 0, 2]\n"), {},
@@ -306,12 +326,12 @@ const ErrorCase kErrorCases[] = {
     {"bad_choice_device", withRoot("train:\n  device: gpu\n"), {},
      "x.yaml:4:3: train.device: expected one of cpu, cuda, auto, got 'gpu'"},
     // Required keys: reported after unknown keys, so a misspelt section says so.
-    {"missing_root", "model:\n  norm: batch\n", {}, "x.yaml: data.root: required key is missing"},
-    {"missing_root_empty_file", "", {}, "x.yaml: data.root: required key is missing"},
+    {"missing_root", "model:\n  norm: batch\n", {}, "x.yaml: data.root: required key is missing (or give data.cases)"},
+    {"missing_root_empty_file", "", {}, "x.yaml: data.root: required key is missing (or give data.cases)"},
     {"misspelt_root", "data:\n  rot: x\n", {},
-     "x.yaml:2:3: data.rot: unknown key (known keys: root, fold, num_folds, split_seed, "
+     "x.yaml:2:3: data.rot: unknown key (known keys: root, cases, labels, split_file, fold, num_folds, split_seed, "
      "patch_size, foreground_fraction, foreground_sampling, augment, reorient, resample, target_spacing, "
-     "normalization, nonzero_mask, ct_stats, num_workers, queue_depth)"},
+     "normalization, nonzero_mask, ct_stats, cache_dir, num_workers, queue_depth)"},
     {"empty_root", "data:\n  root: ''\n", {}, "x.yaml:2:3: data.root: must not be empty"},
     // Conflicting options.
     {"amp_float16_on_cpu", withRoot("amp:\n  enabled: true\n  dtype: float16\n"), {},

@@ -270,5 +270,78 @@ TEST(Dataset, SplitFoldsRejectsBadArguments) {
   EXPECT_NE(errorOf([&] { splitFolds(cases, 5, 0, 1); }).find("cannot fill 5 folds"), std::string::npos);
 }
 
+TEST(Dataset, PlainCaseListResolvesPathsAndIds) {
+  TempDir dir;
+  touch(dir, "scans/p1_t1.nii.gz");
+  touch(dir, "scans/p1_t2.nii.gz");
+  touch(dir, "masks/p1.nii.gz");
+  touch(dir, "scans/b_0000.nii");
+  touch(dir, "scans/b_0001.nii");
+  touch(dir, "masks/b.nii");
+  const DatasetManifest m = manifestFromList(
+      {{"zeta", {"scans/p1_t1.nii.gz", "scans/p1_t2.nii.gz"}, "masks/p1.nii.gz"},
+       {"", {"scans/b_0000.nii", dir.file("scans/b_0001.nii")}, "masks/b.nii"}},
+      {"background", "tumour"}, dir.path());
+  ASSERT_EQ(m.training.size(), 2u);
+  EXPECT_EQ(m.training[0].id, "b");  // from the first image, _0000 stripped; sorted by id
+  EXPECT_EQ(m.training[0].images[0], dir.file("scans/b_0000.nii"));
+  EXPECT_EQ(m.training[0].images[1], dir.file("scans/b_0001.nii"));
+  EXPECT_EQ(m.training[1].id, "zeta");
+  EXPECT_EQ(m.training[1].label, dir.file("masks/p1.nii.gz"));
+  EXPECT_EQ(m.numClasses(), 2);
+  EXPECT_EQ(m.channelNames.size(), 2u);
+}
+
+TEST(Dataset, PlainCaseListErrorsNameTheCase) {
+  TempDir dir;
+  touch(dir, "a.nii.gz");
+  touch(dir, "a_label.nii.gz");
+  touch(dir, "b.nii.gz");
+  const std::vector<std::string> labels{"background", "x"};
+  EXPECT_EQ(errorOf([&] { manifestFromList({{"a", {"a.nii.gz"}, "nope.nii.gz"}}, labels, dir.path()); }),
+            "data.cases[0]: case a: label file not found: " + dir.file("nope.nii.gz"));
+  EXPECT_EQ(errorOf([&] { manifestFromList({{"a", {"a.nii.gz", "c.nii.gz"}, "a_label.nii.gz"}}, labels, dir.path()); }),
+            "data.cases[0]: case a: image file not found: " + dir.file("c.nii.gz"));
+  EXPECT_NE(errorOf([&] {
+              manifestFromList({{"a", {"a.nii.gz"}, "a_label.nii.gz"}, {"a", {"b.nii.gz"}, "a_label.nii.gz"}}, labels,
+                               dir.path());
+            }).find("case a is listed twice"),
+            std::string::npos);
+  EXPECT_EQ(errorOf([&] {
+              manifestFromList({{"a", {"a.nii.gz"}, "a_label.nii.gz"}, {"b", {"b.nii.gz", "a.nii.gz"}, "a_label.nii.gz"}},
+                               labels, dir.path());
+            }),
+            "data.cases[1]: case b lists 2 image file(s), case a lists 1");
+  EXPECT_EQ(errorOf([&] { manifestFromList({}, labels, dir.path()); }), "data.cases: no cases");
+}
+
+TEST(Dataset, SplitFileInNnUNetForm) {
+  TempDir dir;
+  const auto cases = makeCases(5);  // case_100 .. case_104
+  test::writeText(dir.file("splits_final.json"), R"([
+    {"train": ["case_100", "case_101", "case_102"], "val": ["case_103", "case_104"]},
+    {"train": ["case_103", "case_104", "case_100"], "val": ["case_101"]}
+  ])");
+  const Split s0 = splitFromFile(dir.file("splits_final.json"), cases, 0);
+  EXPECT_EQ(ids(s0.train), (std::vector<std::string>{"case_100", "case_101", "case_102"}));
+  EXPECT_EQ(ids(s0.val), (std::vector<std::string>{"case_103", "case_104"}));
+  const Split s1 = splitFromFile(dir.file("splits_final.json"), cases, 1);
+  EXPECT_EQ(ids(s1.train), (std::vector<std::string>{"case_100", "case_103", "case_104"}));
+  EXPECT_EQ(ids(s1.val), (std::vector<std::string>{"case_101"}));  // case_102 is in neither
+  const std::string file = dir.file("splits_final.json");
+  EXPECT_EQ(errorOf([&] { splitFromFile(file, cases, 2); }),
+            file + ": data.fold 2 is out of range: the file has 2 fold(s)");
+
+  test::writeText(dir.file("bad.json"), R"([{"train": ["case_100", "case_999"], "val": []}])");
+  EXPECT_EQ(errorOf([&] { splitFromFile(dir.file("bad.json"), cases, 0); }),
+            dir.file("bad.json") + ": fold 0: train: case 'case_999' is not a training case");
+  test::writeText(dir.file("twice.json"), R"([{"train": ["case_100"], "val": ["case_100"]}])");
+  EXPECT_EQ(errorOf([&] { splitFromFile(dir.file("twice.json"), cases, 0); }),
+            dir.file("twice.json") + ": fold 0: case 'case_100' is listed twice");
+  test::writeText(dir.file("obj.json"), R"({"train": []})");
+  EXPECT_NE(errorOf([&] { splitFromFile(dir.file("obj.json"), cases, 0); }).find("splits_final.json"), std::string::npos);
+  EXPECT_NE(errorOf([&] { splitFromFile(dir.file("missing.json"), cases, 0); }).find("cannot open"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace seg
