@@ -13,7 +13,7 @@ STEPS=${STEPS:-5}
 OUT=${OUT:-bench_results.json}
 ONLY=${ONLY:-P1 P2 P3 P5 P6}
 want() { [[ " $ONLY " == *" $1 "* ]]; }
-cmake --build "$BUILD_DIR" --target seg_train_step seg_loss_step seg_pipeline_bench seg_infer_bench >/dev/null
+cmake --build "$BUILD_DIR" --target seg_train_step seg_loss_step seg_pipeline_bench seg_infer_bench seg_loader_bench >/dev/null
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 field() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
@@ -40,7 +40,7 @@ fi
 
 if want P2 && [[ -x "$BUILD_DIR/bench/seg_loader_bench" ]]; then
   # Loader: CPU-ms per augmented 128^3 sample (target <= 30) and samples/s with N threads.
-  p2=$("$BUILD_DIR/bench/seg_loader_bench" --json)
+  p2=$("$BUILD_DIR/bench/seg_loader_bench" --json --threads "$THREADS")
   row P2 "loader, augmented 128^3 sample" "$(echo "$p2" | field summary)"
   results+=("$p2")
 fi

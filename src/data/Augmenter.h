@@ -42,8 +42,10 @@ SpatialParams drawSpatial(const AugmentOptions& options, Rng& rng);
 
 // Intensity transforms and mirroring, in nnU-Net's order, in place.
 // image: (channels, d[0], d[1], d[2]); label: (d[0], d[1], d[2]).
+// Instantiated for int64_t and uint8_t labels.
+template <typename TLabel>
 void augmentPatch(const AugmentOptions& options, Rng& rng, float* image, int64_t channels,
-                  int64_t* label, const std::array<int64_t, 3>& dims);
+                  TLabel* label, const std::array<int64_t, 3>& dims);
 
 // Normal deviate (Box-Muller) from the portable generator.
 double normal(Rng& rng);

@@ -129,63 +129,92 @@ void PatchSampler::fillSample(uint64_t batchIndex, int64_t slot, float* image, i
   const SpatialParams spatial = drawSpatial(options_.augment, rng);
   const int64_t voxels = dims[0] * dims[1] * dims[2];
   const int64_t patchVoxels = p[0] * p[1] * p[2];
+  // Labels are cropped and augmented as uint8 (8x less memory traffic than the int64
+  // batch tensor) and widened once at the end.
+  static thread_local std::vector<uint8_t> labelBuffer;
+  labelBuffer.resize(static_cast<size_t>(patchVoxels));
+  uint8_t* lab = labelBuffer.data();
   if (!spatial.active) {
+    // Row by row: the part of each row inside the volume is one contiguous copy; outside
+    // is zero (the mean after z-scoring) and background.
+    const int64_t xs = std::clamp<int64_t>(-start[2], 0, p[2]);
+    const int64_t xe = std::clamp<int64_t>(dims[2] - start[2], xs, p[2]);
     for (int64_t z = 0; z < p[0]; ++z) {
       const int64_t sz = start[0] + z;
       for (int64_t y = 0; y < p[1]; ++y) {
         const int64_t sy = start[1] + y;
-        const bool rowInside = sz >= 0 && sz < dims[0] && sy >= 0 && sy < dims[1];
-        for (int64_t x = 0; x < p[2]; ++x) {
-          const int64_t sx = start[2] + x;
-          const int64_t dst = (z * p[1] + y) * p[2] + x;
-          if (!rowInside || sx < 0 || sx >= dims[2]) {
-            // Outside the volume: zero is the mean after z-scoring, label background.
-            for (int64_t ch = 0; ch < channels_; ++ch) image[ch * patchVoxels + dst] = 0.0f;
-            label[dst] = 0;
-            continue;
-          }
-          const int64_t src = (sz * dims[1] + sy) * dims[2] + sx;
-          for (int64_t ch = 0; ch < channels_; ++ch) image[ch * patchVoxels + dst] = c.image.data[ch * voxels + src];
-          label[dst] = c.label.data[src];
+        const int64_t dst = (z * p[1] + y) * p[2];
+        const bool rowInside = sz >= 0 && sz < dims[0] && sy >= 0 && sy < dims[1] && xe > xs;
+        if (!rowInside) {
+          for (int64_t ch = 0; ch < channels_; ++ch) std::fill_n(image + ch * patchVoxels + dst, p[2], 0.0f);
+          std::fill_n(lab + dst, p[2], uint8_t{0});
+          continue;
         }
+        const int64_t src = (sz * dims[1] + sy) * dims[2] + start[2];
+        for (int64_t ch = 0; ch < channels_; ++ch) {
+          float* out = image + ch * patchVoxels + dst;
+          const float* in = c.image.data.data() + ch * voxels + src;
+          std::fill(out, out + xs, 0.0f);
+          std::copy(in + xs, in + xe, out + xs);
+          std::fill(out + xe, out + p[2], 0.0f);
+        }
+        std::fill(lab + dst, lab + dst + xs, uint8_t{0});
+        std::copy(c.label.data.data() + src + xs, c.label.data.data() + src + xe, lab + dst + xs);
+        std::fill(lab + dst + xe, lab + dst + p[2], uint8_t{0});
       }
     }
   } else {
     // Rotated / scaled read around the patch centre: linear interpolation for the
-    // image, nearest neighbour for the label, zero outside the volume.
+    // image, nearest neighbour for the label, zero outside the volume. The source
+    // position advances by the matrix's x column per output voxel.
     const auto& m = spatial.matrix;
     std::array<double, 3> centre{};
     for (int a = 0; a < 3; ++a) centre[a] = start[a] + (p[a] - 1) / 2.0;
+    const int64_t rowStride = dims[2], planeStride = dims[1] * dims[2];
     for (int64_t z = 0; z < p[0]; ++z)
-      for (int64_t y = 0; y < p[1]; ++y)
-        for (int64_t x = 0; x < p[2]; ++x) {
-          const double oz = z - (p[0] - 1) / 2.0, oy = y - (p[1] - 1) / 2.0, ox = x - (p[2] - 1) / 2.0;
-          const double sz = centre[0] + m[0] * oz + m[1] * oy + m[2] * ox;
-          const double sy = centre[1] + m[3] * oz + m[4] * oy + m[5] * ox;
-          const double sx = centre[2] + m[6] * oz + m[7] * oy + m[8] * ox;
+      for (int64_t y = 0; y < p[1]; ++y) {
+        const double oz = z - (p[0] - 1) / 2.0, oy = y - (p[1] - 1) / 2.0, ox0 = -(p[2] - 1) / 2.0;
+        double sz = centre[0] + m[0] * oz + m[1] * oy + m[2] * ox0;
+        double sy = centre[1] + m[3] * oz + m[4] * oy + m[5] * ox0;
+        double sx = centre[2] + m[6] * oz + m[7] * oy + m[8] * ox0;
+        for (int64_t x = 0; x < p[2]; ++x, sz += m[2], sy += m[5], sx += m[8]) {
           const int64_t dst = (z * p[1] + y) * p[2] + x;
-          const int64_t nz = std::llround(sz), ny = std::llround(sy), nx = std::llround(sx);
+          const int64_t nz = static_cast<int64_t>(std::floor(sz + 0.5)), ny = static_cast<int64_t>(std::floor(sy + 0.5)),
+                        nx = static_cast<int64_t>(std::floor(sx + 0.5));
           const bool nearestInside = nz >= 0 && nz < dims[0] && ny >= 0 && ny < dims[1] && nx >= 0 && nx < dims[2];
-          label[dst] = nearestInside ? c.label.data[(nz * dims[1] + ny) * dims[2] + nx] : 0;
-          const int64_t z0 = static_cast<int64_t>(std::floor(sz)), y0 = static_cast<int64_t>(std::floor(sy)),
-                        x0 = static_cast<int64_t>(std::floor(sx));
-          const double fz = sz - z0, fy = sy - y0, fx = sx - x0;
+          lab[dst] = nearestInside ? c.label.data[nz * planeStride + ny * rowStride + nx] : 0;
+          const double fz0 = std::floor(sz), fy0 = std::floor(sy), fx0 = std::floor(sx);
+          const int64_t z0 = static_cast<int64_t>(fz0), y0 = static_cast<int64_t>(fy0), x0 = static_cast<int64_t>(fx0);
+          const float fz = static_cast<float>(sz - fz0), fy = static_cast<float>(sy - fy0), fx = static_cast<float>(sx - fx0);
+          const bool allInside = z0 >= 0 && z0 + 1 < dims[0] && y0 >= 0 && y0 + 1 < dims[1] && x0 >= 0 && x0 + 1 < dims[2];
           for (int64_t ch = 0; ch < channels_; ++ch) {
             const float* v = c.image.data.data() + ch * voxels;
-            double acc = 0.0;
-            for (int dz = 0; dz < 2; ++dz)
-              for (int dy = 0; dy < 2; ++dy)
-                for (int dx = 0; dx < 2; ++dx) {
-                  const int64_t qz = z0 + dz, qy = y0 + dy, qx = x0 + dx;
-                  if (qz < 0 || qz >= dims[0] || qy < 0 || qy >= dims[1] || qx < 0 || qx >= dims[2]) continue;
-                  const double w = (dz ? fz : 1 - fz) * (dy ? fy : 1 - fy) * (dx ? fx : 1 - fx);
-                  acc += w * v[(qz * dims[1] + qy) * dims[2] + qx];
-                }
-            image[ch * patchVoxels + dst] = static_cast<float>(acc);
+            float acc = 0.0f;
+            if (allInside) {
+              const float* q = v + z0 * planeStride + y0 * rowStride + x0;
+              const float c00 = q[0] + fx * (q[1] - q[0]);
+              const float c01 = q[rowStride] + fx * (q[rowStride + 1] - q[rowStride]);
+              const float c10 = q[planeStride] + fx * (q[planeStride + 1] - q[planeStride]);
+              const float c11 = q[planeStride + rowStride] + fx * (q[planeStride + rowStride + 1] - q[planeStride + rowStride]);
+              const float c0 = c00 + fy * (c01 - c00), c1 = c10 + fy * (c11 - c10);
+              acc = c0 + fz * (c1 - c0);
+            } else {
+              for (int dz = 0; dz < 2; ++dz)
+                for (int dy = 0; dy < 2; ++dy)
+                  for (int dx = 0; dx < 2; ++dx) {
+                    const int64_t qz = z0 + dz, qy = y0 + dy, qx = x0 + dx;
+                    if (qz < 0 || qz >= dims[0] || qy < 0 || qy >= dims[1] || qx < 0 || qx >= dims[2]) continue;
+                    const float w = (dz ? fz : 1 - fz) * (dy ? fy : 1 - fy) * (dx ? fx : 1 - fx);
+                    acc += w * v[qz * planeStride + qy * rowStride + qx];
+                  }
+            }
+            image[ch * patchVoxels + dst] = acc;
           }
         }
+      }
   }
-  augmentPatch(options_.augment, rng, image, channels_, label, p);
+  augmentPatch(options_.augment, rng, image, channels_, lab, p);
+  std::copy(lab, lab + patchVoxels, label);
 }
 
 }  // namespace seg
