@@ -53,14 +53,14 @@ int runTool(const std::string& tool, const std::function<int()>& body) {
   }
 }
 
-void setupConsoleLogging(const std::string& level) {
+void setupConsoleLogging(const std::string& level, const std::string& tag) {
   const auto parsed = spdlog::level::from_str(level);
   if (parsed == spdlog::level::off && level != "off") {
     throw InputError("unknown log level '" + level + "' (expected trace, debug, info, warn, error, off)");
   }
   auto dist = std::make_shared<spdlog::sinks::dist_sink_mt>();
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  console->set_pattern("[%H:%M:%S] [%n] %^%l%$: %v");
+  console->set_pattern(tag.empty() ? "[%H:%M:%S] [%n] %^%l%$: %v" : "[%H:%M:%S] [" + tag + "] [%n] %^%l%$: %v");
   console->set_level(parsed);
   dist->add_sink(console);
   sharedSink() = dist;

@@ -17,7 +17,8 @@ int runTool(const std::string& tool, const std::function<int()>& body);
 
 // Console logging at the given level (trace|debug|info|warn|error); throws InputError
 // for an unknown level.
-void setupConsoleLogging(const std::string& level);
+// `tag` (e.g. "rank 1") is shown in every console line when not empty.
+void setupConsoleLogging(const std::string& level, const std::string& tag = "");
 // Adds a log file (appended) to every logger.
 void addLogFile(const std::string& path);
 

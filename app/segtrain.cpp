@@ -13,6 +13,8 @@
 #include "core/Log.h"
 #include "train/Export.h"
 #include "train/TrainJob.h"
+#include "train/dist/LaunchEnv.h"
+#include "train/dist/LocalLauncher.h"
 
 namespace {
 
@@ -39,12 +41,17 @@ int main(int argc, char** argv) {
   bool resume = false;
   bool printConfig = false;
   std::string logLevel;
+  int nproc = 0;
   cli.add_option("--config,-c", configPath, "YAML config file (with --resume: defaults to <output>/config.yaml)");
   cli.add_option("--set", overrides, "Override a config key: --set train.epochs=5 (repeatable)");
   cli.add_option("--output,-o", outputDir, "Run directory (overrides output.dir)");
   cli.add_flag("--resume", resume, "Continue the run in the output directory from checkpoint_latest.pt");
   cli.add_flag("--print-config", printConfig, "Print the resolved config (all defaults filled) and exit");
   cli.add_option("--log-level", logLevel, "Console log level: trace, debug, info, warn, error (default: output.log_level)");
+  cli.add_option("--nproc", nproc,
+                 "Start N training processes on this machine (one per GPU with NCCL, or CPU processes with "
+                 "Gloo), each with train.batch_size patches, and supervise them (docs/distributed.md)")
+      ->check(CLI::Range(1, 1024));
   seg::app::addVersionFlag(cli, "segtrain");
   auto* exportCmd = cli.add_subcommand("export", "Write a checkpoint's weights as a dict Python's torch.load reads");
   std::string exportCheckpoint, exportOut;
@@ -60,7 +67,18 @@ int main(int argc, char** argv) {
     });
   }
 
-  return seg::app::runTool("segtrain", [&]() -> int {
+  // Which rank this process is (torchrun-style or Slurm environment); errors surface
+  // through runTool below.
+  seg::dist::LaunchEnv launch;
+  std::string launchError;
+  try {
+    launch = seg::dist::launchEnvFromEnvironment();
+  } catch (const std::exception& e) {
+    launchError = e.what();
+  }
+  const std::string tool = launch.distributed() ? "segtrain[rank " + std::to_string(launch.rank) + "]" : "segtrain";
+  return seg::app::runTool(tool, [&]() -> int {
+    if (!launchError.empty()) throw seg::InputError(launchError);
     if (!outputDir.empty()) {
       // Single-quoted YAML so a path with ':' or '#' stays a string ('' escapes a quote).
       std::string quoted;
@@ -77,25 +95,46 @@ int main(int argc, char** argv) {
       std::cout << resolved;
       return 0;
     }
-    seg::app::setupConsoleLogging(logLevel.empty() ? config.output.log_level : logLevel);
+    std::string level = logLevel.empty() ? config.output.log_level : logLevel;
+    if (nproc > 1) {
+      if (launch.distributed()) {
+        throw seg::InputError("--nproc: this process is already rank " + std::to_string(launch.rank) + " of " +
+                              std::to_string(launch.worldSize) + " (" + launch.source +
+                              " environment); drop --nproc or the launcher");
+      }
+      seg::app::setupConsoleLogging(level);
+      seg::dist::LocalLaunchOptions launcher;
+      launcher.nproc = nproc;
+      launcher.executable = fs::read_symlink("/proc/self/exe").string();
+      launcher.args = seg::dist::withoutOption(std::vector<std::string>(argv + 1, argv + argc), "--nproc");
+      return seg::dist::launchLocal(launcher);
+    }
+    // Only rank 0 writes the log file and reports progress; the others show warnings.
+    const bool mainRank = launch.rank == 0;
+    if (!mainRank && spdlog::level::from_str(level) < spdlog::level::warn) level = "warn";
+    seg::app::setupConsoleLogging(level, launch.distributed() ? "rank " + std::to_string(launch.rank) : "");
     std::error_code ec;
     fs::create_directories(config.output.dir, ec);
     if (ec) throw seg::InputError("cannot create output directory '" + config.output.dir + "': " + ec.message());
-    seg::app::addLogFile((fs::path(config.output.dir) / "train.log").string());
+    if (mainRank) seg::app::addLogFile((fs::path(config.output.dir) / "train.log").string());
     spdlog::info("segtrain: config {} -> {}", configPath, config.output.dir);
 
     seg::TrainJobOptions job;
     job.resume = resume;
     job.stopRequested = &stopRequested;
     // The in-place status line only on a terminal; files and pipes get plain log lines.
-    job.progressTerminal = ::isatty(STDERR_FILENO) == 1;
+    job.progressTerminal = ::isatty(STDERR_FILENO) == 1 && mainRank;
     job.terminalOut = &std::cerr;
+    job.launch = launch;
     for (int signal : {SIGTERM, SIGINT, SIGUSR1}) std::signal(signal, onStopSignal);
     const seg::TrainSummary summary = seg::runTrainJob(config, job);
     if (summary.stopped) {
-      spdlog::warn("stopped by signal {} after iteration {}: resume with segtrain --output {} --resume",
-                   static_cast<int>(stopSignal), summary.iterations, config.output.dir);
-      return 128 + static_cast<int>(stopSignal);  // the shell's convention for "ended by signal N"
+      // A rank that stopped because another rank was signalled reports SIGTERM.
+      const int signal = stopSignal != 0 ? static_cast<int>(stopSignal) : SIGTERM;
+      spdlog::warn("stopped by signal {} after iteration {}: resume with segtrain --output {} --resume{}", signal,
+                   summary.iterations, config.output.dir,
+                   launch.distributed() ? " (same number of ranks)" : "");
+      return 128 + signal;  // the shell's convention for "ended by signal N"
     }
     if (summary.skippedSteps > 0) spdlog::info("{} steps skipped for non-finite gradients", summary.skippedSteps);
     spdlog::info("done: {} epochs, {} iterations, last train loss {:.4f}, best EMA pseudo-Dice {:.4f}",

@@ -15,6 +15,7 @@ PACKAGES=(
   nlohmann-json3-dev libgtest-dev libgmock-dev libgloo-dev
   libopenblas0-openmp
   python3-torch python3-nibabel python3-scipy python3-numpy
+  slurm-wlm munge  # the single-node Slurm test (tests/integration/slurm_sbatch.sh)
 )
 
 if [[ "${SEG_SKIP_INSTALL:-0}" != 1 ]]; then

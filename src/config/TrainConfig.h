@@ -124,6 +124,7 @@ struct AmpConfig {
 struct DistConfig {
   std::string backend = "auto";  // auto | gloo | nccl
   int64_t timeout_s = 1800;
+  int64_t bucket_mb = 25;        // gradient all-reduce bucket size (DDP's default)
 };
 
 struct EvalConfig {

@@ -22,6 +22,15 @@ PatchSampler::PatchSampler(std::shared_ptr<const std::vector<LoadedCase>> cases,
                            PatchSamplerOptions options)
     : cases_(std::move(cases)), options_(options) {
   if (!cases_ || cases_->empty()) throw InputError("patch sampler: no training cases");
+  if (options_.worldSize < 1 || options_.rank < 0 || options_.rank >= options_.worldSize) {
+    throw InputError("patch sampler: rank " + std::to_string(options_.rank) + " of " +
+                     std::to_string(options_.worldSize) + " processes");
+  }
+  // A sample's random stream is batchIndex * 1024 + slot (see fillSample).
+  if (options_.batchSize * options_.worldSize > 1024) {
+    throw InputError("train.batch_size: " + std::to_string(options_.batchSize) + " per process x " +
+                     std::to_string(options_.worldSize) + " processes exceeds the global batch limit of 1024");
+  }
   channels_ = cases_->front().image.channels;
   for (const auto& c : *cases_) {
     if (c.image.channels != channels_) {
@@ -80,7 +89,7 @@ Batch PatchSampler::sample(uint64_t batchIndex) const {
   const int64_t imageStride = channels_ * p[0] * p[1] * p[2];
   const int64_t labelStride = p[0] * p[1] * p[2];
   for (int64_t s = 0; s < b; ++s) {
-    fillSample(batchIndex, s, batch.images.data_ptr<float>() + s * imageStride,
+    fillSample(batchIndex, options_.rank * b + s, batch.images.data_ptr<float>() + s * imageStride,
                batch.labels.data_ptr<int64_t>() + s * labelStride);
   }
   return batch;
@@ -89,7 +98,7 @@ Batch PatchSampler::sample(uint64_t batchIndex) const {
 void PatchSampler::fillSample(uint64_t batchIndex, int64_t slot, float* image, int64_t* label) const {
   Rng rng(options_.seed, batchIndex * 1024 + static_cast<uint64_t>(slot));
   const auto& p = options_.patchZYX;
-  const int64_t b = options_.batchSize;
+  const int64_t b = options_.batchSize * options_.worldSize;  // the global batch
   const bool forced = b == 1 ? rng.chance(options_.foregroundFraction)
                              : slot >= static_cast<int64_t>(std::llround(b * (1.0 - options_.foregroundFraction)));
   size_t caseIndex = rng.below(cases_->size());

@@ -39,6 +39,12 @@ struct PatchSamplerOptions {
   ForegroundSampling foregroundSampling = ForegroundSampling::ClassVoxel;
   AugmentOptions augment;  // augment.enabled = false for validation patches
   uint64_t seed = 0;
+  // Data parallelism: this process draws slots [rank * batchSize, (rank+1) * batchSize)
+  // of a global batch of worldSize * batchSize (the foreground rule above applies to
+  // the global batch, as nnU-Net's DDP trainer does). W ranks with batch b thus see
+  // exactly the samples one process with batch W*b sees, distinct on every rank.
+  int64_t rank = 0;
+  int64_t worldSize = 1;
 };
 
 class PatchSampler {

@@ -17,6 +17,8 @@
 #include "data/Dataset.h"
 #include "train/DataSetup.h"
 #include "train/Factories.h"
+#include "train/dist/DataParallel.h"
+#include "train/dist/ProcessGroup.h"
 
 namespace seg {
 
@@ -47,7 +49,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
     // operational keys (logging, loader threads, checkpoint interval) may change.
     static const std::vector<std::string> mayChange = {
         "train.epochs", "output.log_level", "output.checkpoint_every_minutes", "data.num_workers", "data.cache_dir",
-        "data.queue_depth", "output.dir"};
+        "data.queue_depth", "output.dir", "dist.backend", "dist.timeout_s", "dist.bucket_mb"};
     const CheckpointState stored = readCheckpointState(latest.string());
     const TrainConfig previous = parseTrainConfig(stored.configYaml, latest.string() + " (stored config)");
     takeResolvedKeys(config.data, previous.data);
@@ -69,7 +71,26 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   if (config.train.threads > 0) torch::set_num_threads(config.train.threads);
   torch::manual_seed(config.train.seed);
   if (config.train.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
-  const torch::Device device = resolveDevice(config.train.device);
+  torch::Device device = resolveDevice(config.train.device);
+  std::shared_ptr<dist::DataParallel> parallel;
+  if (job.launch.distributed()) {
+    if (device.is_cuda()) {
+      // One rank per GPU: the local rank picks the device.
+      const int64_t gpus = static_cast<int64_t>(torch::cuda::device_count());
+      if (job.launch.localRank >= gpus) {
+        throw InputError("local rank " + std::to_string(job.launch.localRank) + " has no GPU: this node has " +
+                         std::to_string(gpus) + " (start one rank per GPU)");
+      }
+      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(job.launch.localRank));
+    }
+    dist::ProcessGroupOptions groupOptions;
+    groupOptions.backend = config.dist.backend;
+    groupOptions.timeout = std::chrono::seconds(config.dist.timeout_s);
+    parallel = std::make_shared<dist::DataParallel>(dist::ProcessGroup::create(job.launch, groupOptions, device),
+                                                    config.dist.bucket_mb << 20);
+    log->info("rank {} of {}: batch {} per rank, global batch {}", job.launch.rank, job.launch.worldSize,
+              config.train.batch_size, config.train.batch_size * job.launch.worldSize);
+  }
   log->info("device {}; LibTorch {}, CUDA {}, cuDNN {}; {} intra-op threads", device.str(), compat::torchVersion(),
             compat::cudaVersion().empty() ? "none" : compat::cudaVersion(),
             compat::cudnnVersion().empty() ? "none" : compat::cudnnVersion(), torch::get_num_threads());
@@ -92,7 +113,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   auto trainCases = std::make_shared<const std::vector<LoadedCase>>(
       loadTrainingCases(config.data, manifest.training, split.train, numClasses, loadThreads));
   const std::string configYaml = toYaml(config);
-  writeFileAtomically((outDir / "config.yaml").string(), configYaml);
+  if (job.launch.rank == 0) writeFileAtomically((outDir / "config.yaml").string(), configYaml);
   const PreprocessOptions preprocess = preprocessOptions(config.data, "data");
   const int64_t inChannels = trainCases->front().image.channels;
 
@@ -105,6 +126,8 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   samplerOptions.foregroundSampling = config.data.foreground_sampling == "lesion_uniform"
                                           ? ForegroundSampling::LesionUniform
                                           : ForegroundSampling::ClassVoxel;
+  samplerOptions.rank = job.launch.rank;
+  samplerOptions.worldSize = job.launch.worldSize;
   auto trainSampler = std::make_shared<const PatchSampler>(trainCases, samplerOptions);
 
   std::shared_ptr<const PatchSampler> valSampler;
@@ -134,6 +157,9 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   }
   model->to(device);
   auto optimizer = makeOptimizer(config.train.optimizer, model);
+  // Rank 0's initial weights reach every rank (Trainer::run broadcasts them); other
+  // ranks then draw dropout masks from their own stream.
+  if (job.launch.rank > 0) torch::manual_seed(config.train.seed + static_cast<uint64_t>(job.launch.rank));
 
   TrainerOptions options;
   options.epochs = config.train.epochs;
@@ -174,6 +200,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   options.progress.terminal = job.progressTerminal && job.terminalOut != nullptr;
   options.progress.terminalOut = job.terminalOut;
   options.progress.plainOut = [log](const std::string& line) { log->info("{}", line); };
+  options.parallel = parallel;
   // float16 has too little range for raw gradients: scale the loss (torch.amp defaults).
   options.scaler.enabled = float16;
 
@@ -182,7 +209,8 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   log->info("model: U-Net, {} stages, {:.2f} M parameters; loss {}; device {}", config.model.features.size(),
             parameters / 1e6, config.loss.name, device.str());
 
-  Trainer trainer(model, makeLoss(config.loss), std::move(optimizer), makeSchedule(config.train), trainSampler,
+  Trainer trainer(model, makeLoss(config.loss, parallel ? parallel->statisticsReducer() : StatisticsReducer{}),
+                  std::move(optimizer), makeSchedule(config.train), trainSampler,
                   valSampler, options);
   if (job.resume) trainer.resumeFrom(latest.string());
   return trainer.run();

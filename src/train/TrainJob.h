@@ -6,6 +6,7 @@
 
 #include "config/TrainConfig.h"
 #include "train/Trainer.h"
+#include "train/dist/LaunchEnv.h"
 
 namespace seg {
 
@@ -16,6 +17,7 @@ struct TrainJobOptions {
   // terminal); otherwise a plain "train" log line every minute.
   bool progressTerminal = false;
   std::ostream* terminalOut = nullptr;
+  dist::LaunchEnv launch;  // rank and rendezvous of a multi-process run (default: one process)
 };
 
 TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& options);

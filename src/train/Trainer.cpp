@@ -35,6 +35,7 @@ Trainer::Trainer(UNet model, LossFn loss, std::unique_ptr<torch::optim::Optimize
   state_.numClasses = options_.numClasses;
   state_.configYaml = options_.configYaml;
   schedule_.totalIterations = options_.epochs * options_.iterationsPerEpoch;
+  if (options_.parallel) scaler_.setFoundInfReducer(options_.parallel->foundInfReducer());
 }
 
 void Trainer::resumeFrom(const std::string& checkpointPath) {
@@ -48,7 +49,7 @@ void Trainer::resumeFrom(const std::string& checkpointPath) {
 }
 
 void Trainer::save(const std::string& name) {
-  saveCheckpoint((fs::path(options_.outputDir) / name).string(), model_, optimizer_.get(), state_,
+  if (isMain()) saveCheckpoint((fs::path(options_.outputDir) / name).string(), model_, optimizer_.get(), state_,
                  scaler_.enabled() ? &scaler_ : nullptr);
   lastSave_ = std::chrono::steady_clock::now();
 }
@@ -87,6 +88,7 @@ double Trainer::trainEpoch(BatchLoader& loader) {
     // that the scaler skips when any gradient is inf/NaN.
     scaler_.scale(loss).backward();
     const auto parameters = model_->parameters();
+    if (options_.parallel) options_.parallel->averageGradients(parameters);
     scaler_.unscale(parameters);
     if (options_.gradClip > 0) torch::nn::utils::clip_grad_norm_(parameters, options_.gradClip);
     if (!scaler_.stepAndUpdate(*optimizer_)) {
@@ -97,7 +99,9 @@ double Trainer::trainEpoch(BatchLoader& loader) {
     ++state_.iteration;
     if (std::isfinite(value)) lossSum += value;
     reportProgress(it + 1, first, lossSum, epochStart, loaderWaitSeconds_ - waitAtStart);
-    if (stopNow()) {
+    // Ranks may receive a stop signal at different iterations: stop where all agree.
+    stopping_ = options_.parallel ? options_.parallel->any(stopNow()) : stopNow();
+    if (stopping_) {
       progress_.clear();
       save("checkpoint_latest.pt");
       log->warn("stop requested: checkpoint written at iteration {}; continue with --resume", state_.iteration);
@@ -153,6 +157,12 @@ std::vector<double> Trainer::validate() {
       fn[c] += (~p & g).sum().item<double>();
     }
   }
+  if (options_.parallel) {
+    // Each rank scored its share of the validation patches: sum the counts.
+    options_.parallel->sum(tp);
+    options_.parallel->sum(fp);
+    options_.parallel->sum(fn);
+  }
   std::vector<double> dice;
   for (int64_t c = 1; c < classes; ++c) {
     const double denom = 2 * tp[c] + fp[c] + fn[c];
@@ -178,6 +188,7 @@ std::vector<double> Trainer::validateFullVolumes() {
 
 void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds,
                             const std::vector<double>& fullVal) {
+  if (!isMain()) return;
   const fs::path path = fs::path(options_.outputDir) / "metrics.csv";
   const bool fresh = !fs::exists(path);
   std::ofstream out(path, std::ios::app);
@@ -213,14 +224,20 @@ TrainSummary Trainer::run() {
   auto log = logger("train");
   fs::create_directories(options_.outputDir);
   model_->to(options_.device);
+  if (options_.parallel) options_.parallel->broadcastFromMain(*model_);
   BatchLoader loader(trainSampler_, options_.loaderWorkers, options_.loaderDepth,
                      static_cast<uint64_t>(state_.iteration));
   lastSave_ = std::chrono::steady_clock::now();
   TrainSummary summary;
   while (state_.epoch < options_.epochs) {
     const auto start = std::chrono::steady_clock::now();
-    const double trainLoss = trainEpoch(loader);
-    if (stopNow()) {
+    double trainLoss = trainEpoch(loader);
+    if (options_.parallel) {
+      std::vector<double> loss{trainLoss};
+      options_.parallel->sum(loss);
+      trainLoss = loss[0] / options_.parallel->worldSize();
+    }
+    if (stopping_) {
       summary.stopped = true;
       summary.lastTrainLoss = trainLoss;
       break;
@@ -240,7 +257,8 @@ TrainSummary Trainer::run() {
       }
     }
     std::vector<double> fullVal;
-    if (options_.fullValEvery > 0 && options_.fullValidator && state_.epoch % options_.fullValEvery == 0) {
+    // Full-volume scores only feed metrics.csv, which rank 0 writes: the other ranks skip it.
+    if (isMain() && options_.fullValEvery > 0 && options_.fullValidator && state_.epoch % options_.fullValEvery == 0) {
       progress_.clear();
       fullVal = validateFullVolumes();
     }

@@ -16,6 +16,7 @@
 #include "train/GradScaler.h"
 #include "train/LrSchedule.h"
 #include "train/ProgressLine.h"
+#include "train/dist/DataParallel.h"
 
 namespace seg {
 
@@ -51,6 +52,10 @@ struct TrainerOptions {
   std::shared_ptr<const FullVolumeValidator> fullValidator;
   // The status line during an epoch (terminal or plain lines; train/ProgressLine.h).
   ProgressLineOptions progress;
+  // Multi-process data parallelism (train/dist): weights broadcast from rank 0,
+  // gradients averaged, stop requests, found-inf flags and validation counts agreed
+  // on by all ranks; only rank 0 writes checkpoints and metrics. nullptr: one process.
+  std::shared_ptr<dist::DataParallel> parallel;
 };
 
 struct TrainSummary {
@@ -95,6 +100,8 @@ class Trainer {
   std::shared_ptr<const PatchSampler> valSampler_;
   TrainerOptions options_;
   bool stopNow() const { return options_.stopRequested && options_.stopRequested->load(); }
+  bool isMain() const { return !options_.parallel || options_.parallel->isMain(); }
+  bool stopping_ = false;  // a stop request agreed on by all ranks
 
   CheckpointState state_;
   GradScaler scaler_;

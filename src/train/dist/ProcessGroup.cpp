@@ -1,0 +1,208 @@
+#include "train/dist/ProcessGroup.h"
+
+#include <c10/core/impl/DeviceGuardImplInterface.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/Types.hpp>
+#include <torch/csrc/distributed/c10d/Work.hpp>
+
+#include <cstdlib>
+
+#include "core/Error.h"
+#include "core/Log.h"
+#include "core/TorchCompat.h"
+
+// SEG_HAVE_GLOO / SEG_HAVE_NCCL come from src/CMakeLists.txt after it found the
+// headers (and defined USE_C10D_GLOO / USE_C10D_NCCL, which the c10d headers test).
+#ifdef SEG_HAVE_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef SEG_HAVE_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+namespace seg::dist {
+
+struct ProcessGroup::Impl {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<compat::CollectiveBackend> backend;
+  bool nccl = false;
+  bool shutDown = false;
+};
+
+bool ProcessGroup::glooAvailable() {
+#ifdef SEG_HAVE_GLOO
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool ProcessGroup::ncclAvailable() {
+#ifdef SEG_HAVE_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+namespace {
+
+void waitFor(const c10::intrusive_ptr<c10d::Work>& work) {
+  // wait() rethrows the failure of the collective (peer gone, timeout).
+  work->wait();
+}
+
+}  // namespace
+
+std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const ProcessGroupOptions& options,
+                                                   torch::Device device) {
+  std::string backend = options.backend;
+  if (backend == "auto") backend = device.is_cuda() ? "nccl" : "gloo";
+  if (backend != "gloo" && backend != "nccl") {
+    throw InputError("dist.backend: unknown backend '" + options.backend + "' (expected auto, gloo or nccl)");
+  }
+  if (backend == "nccl" && !device.is_cuda()) {
+    throw InputError("dist.backend: nccl needs train.device cuda (the device resolved to " + device.str() +
+                     "); use gloo on CPU");
+  }
+  if (backend == "gloo" && device.is_cuda()) {
+    throw InputError("dist.backend: gloo with a CUDA device is not supported here; use nccl (or auto)");
+  }
+  if (backend == "gloo" && !glooAvailable()) {
+    throw InputError("dist.backend: this segtrain was built without Gloo (the LibTorch it was built against ships "
+                     "no c10d Gloo headers); multi-process CPU training is unavailable");
+  }
+  if (backend == "nccl" && !ncclAvailable()) {
+    throw InputError("dist.backend: this segtrain was built without NCCL (needs a CUDA LibTorch 2.x with c10d NCCL)");
+  }
+
+  auto log = logger("dist");
+  auto impl = std::make_unique<Impl>();
+  if (env.worldSize > 1 || !env.masterAddr.empty()) {
+    c10d::TCPStoreOptions storeOptions;
+    storeOptions.port = static_cast<std::uint16_t>(env.masterPort);
+    // Rank 0 serves the store unless torchrun's agent already does.
+    storeOptions.isServer = env.rank == 0 && !env.agentStore;
+    storeOptions.numWorkers = env.worldSize;
+    storeOptions.waitWorkers = false;
+    storeOptions.timeout = options.timeout;
+    log->debug("rank {}: TCPStore {}:{} ({})", env.rank, env.masterAddr, env.masterPort,
+               storeOptions.isServer ? "server" : "client");
+    try {
+      impl->store = c10::make_intrusive<c10d::TCPStore>(env.masterAddr, storeOptions);
+    } catch (const std::exception& e) {
+      throw InternalError("rank " + std::to_string(env.rank) + ": cannot reach the rendezvous store at " +
+                          env.masterAddr + ":" + std::to_string(env.masterPort) + " (" + env.source +
+                          " launch): " + e.what());
+    }
+    if (!env.storePrefix.empty()) {
+      impl->store = c10::make_intrusive<c10d::PrefixStore>(env.storePrefix, impl->store);
+    }
+  } else {
+    throw InputError("dist: a process group needs MASTER_ADDR/MASTER_PORT (or a Slurm step)");
+  }
+  // Keys of this group live under one prefix, so a restart attempt never reads stale keys.
+  impl->store = c10::make_intrusive<c10d::PrefixStore>("segtrain/", impl->store);
+
+  if (backend == "gloo") {
+#ifdef SEG_HAVE_GLOO
+    auto glooOptions = c10d::ProcessGroupGloo::Options::create(options.timeout);
+    // As torch.distributed: GLOO_SOCKET_IFNAME picks the interface, else the address
+    // this host name resolves to.
+    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    if (ifname && *ifname) {
+      glooOptions->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    } else {
+      glooOptions->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
+    glooOptions->threads = 2;
+    impl->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, env.rank, env.worldSize, glooOptions);
+#endif
+  } else {
+#ifdef SEG_HAVE_NCCL
+    // One rank per GPU: the device is cuda:<local rank>, made current so that NCCL
+    // and the caching allocator work on it.
+    c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->setDevice(device);
+    auto ncclOptions = c10d::ProcessGroupNCCL::Options::create();
+    ncclOptions->timeout = options.timeout;
+    impl->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, env.rank, env.worldSize, ncclOptions);
+    impl->nccl = true;
+#endif
+  }
+  auto group = std::shared_ptr<ProcessGroup>(
+      new ProcessGroup(std::move(impl), env.rank, env.worldSize, backend, device));
+  // A first collective proves every rank is there (and connects NCCL) before training starts.
+  group->barrier();
+  log->info("rank {} of {} joined ({}, {} launch, master {}:{}, local rank {})", env.rank, env.worldSize, backend,
+            env.source, env.masterAddr, env.masterPort, env.localRank);
+  return group;
+}
+
+ProcessGroup::ProcessGroup(std::unique_ptr<Impl> impl, int rank, int size, std::string backend, torch::Device device)
+    : impl_(std::move(impl)), rank_(rank), size_(size), backend_(std::move(backend)), device_(device) {}
+
+ProcessGroup::~ProcessGroup() {
+  try {
+    shutdown();
+  } catch (const std::exception& e) {
+    logger("dist")->warn("process group shutdown: {}", e.what());
+  }
+}
+
+void ProcessGroup::allReduceSum(std::vector<torch::Tensor>& tensors) {
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  works.reserve(tensors.size());
+  for (auto& t : tensors) {
+    std::vector<at::Tensor> one{t};
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = c10d::ReduceOp::SUM;
+    works.push_back(impl_->backend->allreduce(one, opts));
+    ++collectives_;
+  }
+  for (auto& w : works) waitFor(w);
+}
+
+void ProcessGroup::allReduceSum(torch::Tensor& tensor) {
+  std::vector<torch::Tensor> one{tensor};
+  allReduceSum(one);
+}
+
+void ProcessGroup::allReduceMax(torch::Tensor& tensor) {
+  std::vector<at::Tensor> one{tensor};
+  c10d::AllreduceOptions opts;
+  opts.reduceOp = c10d::ReduceOp::MAX;
+  ++collectives_;
+  waitFor(impl_->backend->allreduce(one, opts));
+}
+
+void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors, int root) {
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  for (auto& t : tensors) {
+    std::vector<at::Tensor> one{t};
+    c10d::BroadcastOptions opts;
+    opts.rootRank = root;
+    works.push_back(impl_->backend->broadcast(one, opts));
+    ++collectives_;
+  }
+  for (auto& w : works) waitFor(w);
+}
+
+void ProcessGroup::barrier() {
+  // A one-element all-reduce rather than c10d's barrier: the same on every backend
+  // (NCCL's barrier guesses the device from the rank).
+  auto token = torch::zeros({1}, torch::TensorOptions().dtype(torch::kFloat32).device(device_));
+  allReduceSum(token);
+}
+
+void ProcessGroup::shutdown() {
+  if (!impl_ || impl_->shutDown) return;
+  impl_->shutDown = true;
+#ifdef SEG_HAVE_NCCL
+  // LibTorch 2.x warns (and may hang at exit) when NCCL communicators are left to
+  // the destructor; shutdown() flushes and destroys them.
+  if (impl_->nccl) static_cast<c10d::ProcessGroupNCCL&>(*impl_->backend).shutdown();
+#endif
+}
+
+}  // namespace seg::dist
