@@ -213,7 +213,13 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
                   std::move(optimizer), makeSchedule(config.train), trainSampler,
                   valSampler, options);
   if (job.resume) trainer.resumeFrom(latest.string());
-  return trainer.run();
+  const TrainSummary summary = trainer.run();
+  if (parallel) {
+    const auto& group = parallel->group();
+    log->info("rank {}: {} collectives, {:.2f} s inside them ({})", group.rank(), group.collectiveCount(),
+              group.collectiveSeconds(), group.backend());
+  }
+  return summary;
 }
 
 }  // namespace seg

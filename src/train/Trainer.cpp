@@ -266,9 +266,11 @@ TrainSummary Trainer::run() {
     const bool improved = state_.emaDice >= 0 && state_.emaDice > state_.bestEmaDice;
     if (improved) state_.bestEmaDice = state_.emaDice;
     appendMetrics(trainLoss, valDice, seconds, fullVal);
-    writeProgressSvg((fs::path(options_.outputDir) / "metrics.csv").string(),
-                     (fs::path(options_.outputDir) / "progress.svg").string(),
-                     "segtrain " + fs::path(options_.outputDir).filename().string());
+    if (isMain()) {
+      writeProgressSvg((fs::path(options_.outputDir) / "metrics.csv").string(),
+                       (fs::path(options_.outputDir) / "progress.svg").string(),
+                       "segtrain " + fs::path(options_.outputDir).filename().string());
+    }
     progress_.clear();
     log->info("epoch {}/{}: train loss {:.4f}, pseudo-Dice {}, EMA {:.4f}, {:.1f} s", state_.epoch,
               options_.epochs, trainLoss,

@@ -48,6 +48,19 @@ bool ProcessGroup::ncclAvailable() {
 
 namespace {
 
+// Adds the lifetime of the scope to a nanosecond counter.
+class Timed {
+ public:
+  explicit Timed(std::atomic<int64_t>& total) : total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~Timed() {
+    total_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::atomic<int64_t>& total_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 void waitFor(const c10::intrusive_ptr<c10d::Work>& work) {
   // wait() rethrows the failure of the collective (peer gone, timeout).
   work->wait();
@@ -151,6 +164,7 @@ ProcessGroup::~ProcessGroup() {
 }
 
 void ProcessGroup::allReduceSum(std::vector<torch::Tensor>& tensors) {
+  Timed timed(collectiveNanos_);
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
   works.reserve(tensors.size());
   for (auto& t : tensors) {
@@ -169,6 +183,7 @@ void ProcessGroup::allReduceSum(torch::Tensor& tensor) {
 }
 
 void ProcessGroup::allReduceMax(torch::Tensor& tensor) {
+  Timed timed(collectiveNanos_);
   std::vector<at::Tensor> one{tensor};
   c10d::AllreduceOptions opts;
   opts.reduceOp = c10d::ReduceOp::MAX;
@@ -177,6 +192,7 @@ void ProcessGroup::allReduceMax(torch::Tensor& tensor) {
 }
 
 void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors, int root) {
+  Timed timed(collectiveNanos_);
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
   for (auto& t : tensors) {
     std::vector<at::Tensor> one{t};

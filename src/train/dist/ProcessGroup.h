@@ -47,6 +47,9 @@ class ProcessGroup {
   void barrier();
   // Collectives issued so far (for tests and the collectives-per-step figure).
   int64_t collectiveCount() const { return collectives_.load(); }
+  // Wall time spent inside collectives (launch to completion, including waiting for
+  // slower ranks): the most that overlapping them with computation could hide.
+  double collectiveSeconds() const { return static_cast<double>(collectiveNanos_.load()) * 1e-9; }
   // Ends the group: NCCL communicators are shut down (LibTorch 2.x wants that
   // before exit); idempotent, also run by the destructor.
   void shutdown();
@@ -63,6 +66,7 @@ class ProcessGroup {
   std::string backend_;
   torch::Device device_;
   std::atomic<int64_t> collectives_{0};
+  std::atomic<int64_t> collectiveNanos_{0};
 };
 
 }  // namespace seg::dist
