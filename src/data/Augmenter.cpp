@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace seg {
@@ -188,6 +189,95 @@ void flipAxis(T* v, const std::array<int64_t, 3>& d, int axis) {
   }
 }
 
+// Float helpers the compiler vectorises (the libm calls it cannot: log, sin, cos per
+// voxel were most of the cost of the noise transform).
+inline float bitsToFloat(uint32_t b) {
+  float f;
+  std::memcpy(&f, &b, sizeof f);
+  return f;
+}
+inline uint32_t floatToBits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, sizeof b);
+  return b;
+}
+
+// Natural logarithm of a positive normal float: Cephes' logf (exponent split, minimax
+// polynomial on [sqrt(1/2) - 1, sqrt(2) - 1]; relative error ~1e-7).
+inline float fastLog(float x) {
+  const uint32_t bits = floatToBits(x);
+  const float mantissa = bitsToFloat((bits & 0x807fffffu) | 0x3f000000u);  // x = mantissa * 2^e, in [0.5, 1)
+  const bool low = mantissa < 0.707106781186547524f;                          // then use 2 * mantissa, e - 1
+  const int e = static_cast<int>((bits >> 23) & 0xff) - 126 - (low ? 1 : 0);
+  const float m = mantissa + (low ? mantissa : 0.0f) - 1.0f;
+  const float z = m * m;
+  float y = 7.0376836292e-2f;
+  y = y * m - 1.1514610310e-1f;
+  y = y * m + 1.1676998740e-1f;
+  y = y * m - 1.2420140846e-1f;
+  y = y * m + 1.4249322787e-1f;
+  y = y * m - 1.6668057665e-1f;
+  y = y * m + 2.0000714765e-1f;
+  y = y * m - 2.4999993993e-1f;
+  y = y * m + 3.3333331174e-1f;
+  y = y * m * z;
+  const float fe = static_cast<float>(e);
+  y += -2.12194440e-4f * fe;
+  y += -0.5f * z;
+  return m + y + 0.693359375f * fe;
+}
+
+// cos and sin of 2*pi*u, u in [0, 1): quarter-turn reduction to |a| <= pi/4 and Cephes'
+// sinf / cosf polynomials there (absolute error ~1e-7).
+inline void cosSinTurn(float u, float& c, float& s) {
+  const float t = u * 4.0f;
+  const int q = static_cast<int>(t + 0.5f);  // nearest quarter turn, 0..4
+  const float a = (t - static_cast<float>(q)) * 1.57079632679489662f;
+  const float a2 = a * a;
+  const float sa = a + a * a2 * (-1.6666654611e-1f + a2 * (8.3321608736e-3f + a2 * -1.9515295891e-4f));
+  const float ca = 1.0f - 0.5f * a2 + a2 * a2 * (4.166664568298827e-2f + a2 * (-1.388731625493765e-3f + a2 * 2.443315711809948e-5f));
+  // (cos, sin) of q quarter turns plus a: (ca, sa), (-sa, ca), (-ca, -sa), (sa, -ca).
+  const float odd = static_cast<float>(q & 1), even = 1.0f - odd;
+  const float cr = odd * sa + even * ca, sr = odd * ca + even * sa;
+  c = cr * (1.0f - static_cast<float>((q + 1) & 2));
+  s = sr * (1.0f - static_cast<float>(q & 2));
+}
+
+// Gaussian noise N(0, sd^2) added in place. Box-Muller with two deviates per 64-bit
+// random word: u1 from 24 bits (never 0; deviates are thus within 5.9 sd, a
+// truncation of probability 4e-9) and the angle from 24 more. The random words are
+// drawn in blocks, the transform runs vectorised over each block.
+void addNoise(float* v, int64_t total, float sd, Rng& rng) {
+  constexpr int64_t kPairs = 512;
+  uint32_t hi[kPairs], lo[kPairs];
+  for (int64_t begin = 0; begin < total; begin += 2 * kPairs) {
+    const int64_t pairs = std::min(kPairs, (total - begin + 1) / 2);
+    for (int64_t k = 0; k < pairs; ++k) {
+      const uint64_t r = rng.next();
+      hi[k] = static_cast<uint32_t>(r >> 40);  // top 24 bits
+      lo[k] = static_cast<uint32_t>(r >> 8) & 0xffffffu;
+    }
+    float* out = v + begin;
+    const bool odd = begin + 2 * pairs > total;  // the last value has no partner
+    const int64_t full = odd ? pairs - 1 : pairs;
+    for (int64_t k = 0; k < full; ++k) {
+      const float u1 = (static_cast<float>(static_cast<int32_t>(hi[k])) + 0.5f) * 0x1.0p-24f;
+      const float u2 = static_cast<float>(static_cast<int32_t>(lo[k])) * 0x1.0p-24f;
+      const float r = sd * std::sqrt(-2.0f * fastLog(u1));
+      float c, s;
+      cosSinTurn(u2, c, s);
+      out[2 * k] += r * c;
+      out[2 * k + 1] += r * s;
+    }
+    if (odd) {
+      const float u1 = (static_cast<float>(static_cast<int32_t>(hi[full])) + 0.5f) * 0x1.0p-24f;
+      float c, s;
+      cosSinTurn(static_cast<float>(static_cast<int32_t>(lo[full])) * 0x1.0p-24f, c, s);
+      out[2 * full] += sd * std::sqrt(-2.0f * fastLog(u1)) * c;
+    }
+  }
+}
+
 }  // namespace
 
 double normal(Rng& rng) {
@@ -219,17 +309,7 @@ void augmentPatch(const AugmentOptions& o, Rng& rng, float* image, int64_t chann
                   const std::array<int64_t, 3>& d) {
   if (!o.enabled) return;
   const int64_t n = d[0] * d[1] * d[2];
-  if (rng.chance(o.pNoise)) {
-    const double sd = std::sqrt(rng.uniform(0.0, o.noiseVariance));
-    // Box-Muller gives two independent deviates per pair of uniforms: use both.
-    const int64_t total = n * channels;
-    for (int64_t i = 0; i < total; i += 2) {
-      const double r = sd * std::sqrt(-2.0 * std::log(std::max(rng.uniform(), 1e-300)));
-      const double phi = 2.0 * kPi * rng.uniform();
-      image[i] += static_cast<float>(r * std::cos(phi));
-      if (i + 1 < total) image[i + 1] += static_cast<float>(r * std::sin(phi));
-    }
-  }
+  if (rng.chance(o.pNoise)) addNoise(image, n * channels, static_cast<float>(std::sqrt(rng.uniform(0.0, o.noiseVariance))), rng);
   if (rng.chance(o.pBlur)) {
     for (int64_t c = 0; c < channels; ++c) {
       if (!rng.chance(0.5)) continue;

@@ -8,6 +8,7 @@
 
 #include "core/Error.h"
 #include "core/Random.h"
+#include "data/SpatialCrop.h"
 #include "metrics/SegMetrics.h"
 
 namespace seg {
@@ -173,54 +174,11 @@ void PatchSampler::fillSample(uint64_t batchIndex, int64_t slot, float* image, i
       }
     }
   } else {
-    // Rotated / scaled read around the patch centre: linear interpolation for the
-    // image, nearest neighbour for the label, zero outside the volume. The source
-    // position advances by the matrix's x column per output voxel.
-    const auto& m = spatial.matrix;
+    // Rotated / scaled read around the patch centre (data/SpatialCrop.h).
     std::array<double, 3> centre{};
     for (int a = 0; a < 3; ++a) centre[a] = start[a] + (p[a] - 1) / 2.0;
-    const int64_t rowStride = dims[2], planeStride = dims[1] * dims[2];
-    for (int64_t z = 0; z < p[0]; ++z)
-      for (int64_t y = 0; y < p[1]; ++y) {
-        const double oz = z - (p[0] - 1) / 2.0, oy = y - (p[1] - 1) / 2.0, ox0 = -(p[2] - 1) / 2.0;
-        double sz = centre[0] + m[0] * oz + m[1] * oy + m[2] * ox0;
-        double sy = centre[1] + m[3] * oz + m[4] * oy + m[5] * ox0;
-        double sx = centre[2] + m[6] * oz + m[7] * oy + m[8] * ox0;
-        for (int64_t x = 0; x < p[2]; ++x, sz += m[2], sy += m[5], sx += m[8]) {
-          const int64_t dst = (z * p[1] + y) * p[2] + x;
-          const int64_t nz = static_cast<int64_t>(std::floor(sz + 0.5)), ny = static_cast<int64_t>(std::floor(sy + 0.5)),
-                        nx = static_cast<int64_t>(std::floor(sx + 0.5));
-          const bool nearestInside = nz >= 0 && nz < dims[0] && ny >= 0 && ny < dims[1] && nx >= 0 && nx < dims[2];
-          lab[dst] = nearestInside ? c.label.data[nz * planeStride + ny * rowStride + nx] : 0;
-          const double fz0 = std::floor(sz), fy0 = std::floor(sy), fx0 = std::floor(sx);
-          const int64_t z0 = static_cast<int64_t>(fz0), y0 = static_cast<int64_t>(fy0), x0 = static_cast<int64_t>(fx0);
-          const float fz = static_cast<float>(sz - fz0), fy = static_cast<float>(sy - fy0), fx = static_cast<float>(sx - fx0);
-          const bool allInside = z0 >= 0 && z0 + 1 < dims[0] && y0 >= 0 && y0 + 1 < dims[1] && x0 >= 0 && x0 + 1 < dims[2];
-          for (int64_t ch = 0; ch < channels_; ++ch) {
-            const float* v = c.image.data.data() + ch * voxels;
-            float acc = 0.0f;
-            if (allInside) {
-              const float* q = v + z0 * planeStride + y0 * rowStride + x0;
-              const float c00 = q[0] + fx * (q[1] - q[0]);
-              const float c01 = q[rowStride] + fx * (q[rowStride + 1] - q[rowStride]);
-              const float c10 = q[planeStride] + fx * (q[planeStride + 1] - q[planeStride]);
-              const float c11 = q[planeStride + rowStride] + fx * (q[planeStride + rowStride + 1] - q[planeStride + rowStride]);
-              const float c0 = c00 + fy * (c01 - c00), c1 = c10 + fy * (c11 - c10);
-              acc = c0 + fz * (c1 - c0);
-            } else {
-              for (int dz = 0; dz < 2; ++dz)
-                for (int dy = 0; dy < 2; ++dy)
-                  for (int dx = 0; dx < 2; ++dx) {
-                    const int64_t qz = z0 + dz, qy = y0 + dy, qx = x0 + dx;
-                    if (qz < 0 || qz >= dims[0] || qy < 0 || qy >= dims[1] || qx < 0 || qx >= dims[2]) continue;
-                    const float w = (dz ? fz : 1 - fz) * (dy ? fy : 1 - fy) * (dx ? fx : 1 - fx);
-                    acc += w * v[qz * planeStride + qy * rowStride + qx];
-                  }
-            }
-            image[ch * patchVoxels + dst] = acc;
-          }
-        }
-      }
+    const CropSource source{c.image.data.data(), channels_, c.label.data.data(), dims};
+    cropAffine(source, centre, spatial.matrix, p, image, lab);
   }
   augmentPatch(options_.augment, rng, image, channels_, lab, p);
   std::copy(lab, lab + patchVoxels, label);

@@ -96,6 +96,38 @@ TEST(AugmenterTest, NoiseHasTheDrawnVarianceScale) {
   EXPECT_LE(sd, std::sqrt(0.1) + 0.01);  // variance drawn from [0, 0.1]
 }
 
+TEST(AugmenterTest, NoiseIsGaussianAndPairsAreIndependent) {
+  // Box-Muller in float with polynomial log / sin / cos: the deviates must still follow
+  // the normal table (P(|Z| < 1, 2, 3) = 0.6827, 0.9545, 0.9973; kurtosis 3), and the
+  // two deviates of a pair must be uncorrelated. An odd voxel count covers the last,
+  // unpaired value. Tolerances are about 4 standard errors at this sample size.
+  const std::array<int64_t, 3> dims{49, 41, 99};
+  const int64_t n = dims[0] * dims[1] * dims[2];
+  std::vector<float> image(n, 0.0f);
+  std::vector<int64_t> label(n, 0);
+  Rng rng(9);
+  augmentPatch(only(&AugmentOptions::pNoise), rng, image.data(), 1, label.data(), dims);
+  double mean, sd;
+  stats(image, mean, sd);
+  ASSERT_GT(sd, 0.01);
+  EXPECT_NEAR(mean / sd, 0.0, 0.01);
+  int64_t within[3] = {0, 0, 0};
+  double m4 = 0;
+  for (float v : image) {
+    const double z = (v - mean) / sd;
+    for (int k = 0; k < 3; ++k) within[k] += std::abs(z) < k + 1;
+    m4 += z * z * z * z;
+  }
+  EXPECT_NEAR(static_cast<double>(within[0]) / n, 0.6827, 0.005);
+  EXPECT_NEAR(static_cast<double>(within[1]) / n, 0.9545, 0.002);
+  EXPECT_NEAR(static_cast<double>(within[2]) / n, 0.9973, 0.0006);
+  EXPECT_NEAR(m4 / n, 3.0, 0.05);
+  EXPECT_NE(image[n - 1], 0.0f);
+  double cross = 0;
+  for (int64_t i = 0; i + 1 < n; i += 2) cross += (image[i] - mean) * (image[i + 1] - mean);
+  EXPECT_NEAR(cross / (n / 2) / (sd * sd), 0.0, 0.012);
+}
+
 TEST(AugmenterTest, SpatialMatrixIsRotationTimesInverseScale) {
   AugmentOptions o = only(&AugmentOptions::pRotation);
   Rng rng(3);
