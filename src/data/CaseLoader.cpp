@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/Error.h"
+#include "core/GridDifference.h"
 #include "core/Log.h"
 #include "data/CaseCache.h"
 #include "data/NiftiIO.h"
@@ -46,10 +47,10 @@ LoadedCase decodeCase(const CaseEntry& entry, const PreprocessOptions& options, 
       out.image = std::move(channel);
       continue;
     }
-    if (!channel.geometry.sameGrid(out.image.geometry)) {
-      throw InputError("case '" + entry.id + "': channel file '" + entry.images[c] + "' has size " +
-                       channel.geometry.describeSize() + " or geometry different from '" +
-                       entry.images[0] + "' " + out.image.geometry.describeSize());
+    const std::string difference = describeGridDifference(channel.geometry, out.image.geometry);
+    if (!difference.empty()) {
+      throw InputError("case '" + entry.id + "': channel file '" + entry.images[c] + "' does not match the grid of '" +
+                       entry.images[0] + "': " + difference);
     }
     out.image.data.insert(out.image.data.end(), channel.data.begin(), channel.data.end());
     out.image.channels += channel.channels;
@@ -57,10 +58,10 @@ LoadedCase decodeCase(const CaseEntry& entry, const PreprocessOptions& options, 
   out.inputGeometry = out.image.geometry;
   if (!entry.label.empty()) {
     out.label = readLabel(entry.label);
-    if (!out.label.geometry.sameGrid(out.image.geometry)) {
-      throw InputError("case '" + entry.id + "': label '" + entry.label + "' size " +
-                       out.label.geometry.describeSize() + " or geometry does not match image '" +
-                       entry.images[0] + "' " + out.image.geometry.describeSize());
+    const std::string difference = describeGridDifference(out.label.geometry, out.image.geometry);
+    if (!difference.empty()) {
+      throw InputError("case '" + entry.id + "': label '" + entry.label + "' does not match the grid of image '" +
+                       entry.images[0] + "': " + difference + " (label vs image)");
     }
     checkLabelValues(out, entry, numClasses);
   }

@@ -111,10 +111,64 @@ RawHeader readRawHeader(const std::string& path) {
   field(72, 2, &bitpix);
   field(108, 4, &voxOffset);
   h.bytesPerValue = bitpix > 0 ? bitpix / 8 : 0;
+  // Checks below were found by fuzz/nifti_fuzzer (inputs kept in fuzz/regressions/nifti).
+  // A float -> integer conversion of an out-of-range vox_offset is undefined behaviour.
+  if (std::isfinite(voxOffset) && voxOffset > 1e12f) {
+    throw InputError(path + ": invalid NIfTI header: vox_offset " + std::to_string(voxOffset) + " is not a data offset");
+  }
   h.voxOffset = voxOffset >= 352 && std::isfinite(voxOffset) ? static_cast<uint64_t>(voxOffset) : 352;
+  // The float checks read one value of bitpix/8 bytes as float32/float64.
+  if ((h.datatype == 16 && bitpix != 32) || (h.datatype == 64 && bitpix != 64)) {
+    throw InputError(path + ": invalid NIfTI header: datatype " + std::to_string(h.datatype) + " with bitpix " +
+                     std::to_string(bitpix));
+  }
   if (dim[0] >= 1 && dim[0] <= 7) {
     h.numValues = 1;
-    for (int i = 1; i <= dim[0]; ++i) h.numValues *= dim[i] > 0 ? static_cast<uint64_t>(dim[i]) : 0;
+    for (int i = 1; i <= dim[0]; ++i) {
+      h.numValues *= dim[i] > 0 ? static_cast<uint64_t>(dim[i]) : 0;
+      // 2^48 values (dims up to 32767^7 would wrap a 64-bit count) is far beyond any scan.
+      if (h.numValues > (uint64_t{1} << 48)) {
+        throw InputError(path + ": invalid NIfTI header: dimensions promise more than 2^48 values");
+      }
+    }
+  }
+  // ITK 5.2 builds the direction matrix from these with vnl, which calls abort() on a
+  // NaN/Inf element: refuse them here with the field's name (the quaternion and srow fields
+  // only when their qform_code / sform_code says they are used).
+  int16_t qformCode = 0, sformCode = 0;
+  field(252, 2, &qformCode);
+  field(254, 2, &sformCode);
+  struct FloatField {
+    const char* name;
+    size_t offset;
+    int count;
+    bool used;
+  };
+  for (const FloatField f : {FloatField{"pixdim", 76, 4, true}, FloatField{"quatern_b/c/d", 256, 3, qformCode > 0},
+                             FloatField{"qoffset_x/y/z", 268, 3, qformCode > 0},
+                             FloatField{"srow_x/y/z", 280, 12, sformCode > 0}}) {
+    for (int i = 0; f.used && i < f.count; ++i) {
+      float v = 0;
+      field(f.offset + 4 * static_cast<size_t>(i), 4, &v);
+      if (!std::isfinite(v)) {
+        throw InputError(path + ": invalid NIfTI header: " + f.name + " holds a non-finite value (" +
+                         std::to_string(v) + ")");
+      }
+    }
+  }
+  // A used sform whose axes are degenerate (zero, denormal or astronomically long columns)
+  // also ends in vnl's abort() once ITK normalises the columns: refuse it too.
+  if (sformCode > 0) {
+    float srow[12];
+    for (int i = 0; i < 12; ++i) field(280 + 4 * static_cast<size_t>(i), 4, &srow[i]);
+    for (int c = 0; c < 3; ++c) {
+      const double norm = std::sqrt(static_cast<double>(srow[c]) * srow[c] + static_cast<double>(srow[4 + c]) * srow[4 + c] +
+                                    static_cast<double>(srow[8 + c]) * srow[8 + c]);
+      if (!(norm > 1e-6 && norm < 1e6)) {
+        throw InputError(path + ": invalid NIfTI header: srow_x/y/z axis " + std::to_string(c) + " has length " +
+                         std::to_string(norm) + " mm (sform_code " + std::to_string(sformCode) + ")");
+      }
+    }
   }
   return h;
 }
@@ -123,6 +177,7 @@ struct RawScan {
   uint64_t bytes = 0;      // data bytes present after voxOffset
   uint64_t nonFinite = 0;  // NaN/Inf values (float types only)
   std::vector<uint64_t>* positions = nullptr;  // when set, receives their value indices
+  std::string corrupt;     // zlib's message when the stream is damaged (not merely cut short)
 };
 
 // Streams the data section once. Needed because nifticlib (inside ITK 5.2) zero-fills
@@ -135,6 +190,7 @@ RawScan scanRawData(const std::string& path, const RawHeader& h, bool countNonFi
   gzFile file = gzopen(path.c_str(), "rb");
   if (file == nullptr) throw InputError(path + ": cannot open file");
   gzbuffer(file, 1 << 18);
+  // Values are only decoded for float32/float64 (bitpix checked against datatype above).
   const int width = h.bytesPerValue > 0 ? h.bytesPerValue : 1;
   std::vector<unsigned char> buffer(static_cast<size_t>(width) * (1 << 18));
   bool ok = gzseek(file, static_cast<z_off_t>(h.voxOffset), SEEK_SET) >= 0;
@@ -142,6 +198,16 @@ RawScan scanRawData(const std::string& path, const RawHeader& h, bool countNonFi
   while (ok) {
     // Reads are whole multiples of `width` except at the end of the file.
     const int got = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()));
+    if (got < 0) {
+      int code = 0;
+      const char* message = gzerror(file, &code);
+      // Z_BUF_ERROR is a stream cut short; anything else is damaged data.
+      if (code != Z_BUF_ERROR) {
+        scan.corrupt = message != nullptr ? message : "unknown zlib error";
+        // zlib prefixes the message with the path, which the caller already names.
+        if (scan.corrupt.rfind(path + ": ", 0) == 0) scan.corrupt.erase(0, path.size() + 2);
+      }
+    }
     if (got <= 0) break;  // end, or a truncated/corrupt stream: the count so far tells
     const uint64_t before = scan.bytes;
     scan.bytes += static_cast<uint64_t>(got);
@@ -185,24 +251,37 @@ bool gzipTrailerMatches(const std::string& path, uint64_t expected) {
   return isize == static_cast<uint32_t>(expected & 0xffffffffu);
 }
 
-void throwTruncated(const std::string& path, const RawHeader& h, uint64_t bytes) {
-  throw InputError(path + ": truncated file: " + std::to_string(bytes) + " of " +
-                   std::to_string(h.numValues * static_cast<uint64_t>(h.bytesPerValue)) + " data bytes present");
+void throwTruncated(const std::string& path, const RawHeader& h, uint64_t bytes, const std::string& corrupt = "") {
+  const std::string total = std::to_string(h.numValues * static_cast<uint64_t>(h.bytesPerValue));
+  if (!corrupt.empty()) {
+    throw InputError(path + ": corrupt gzip data (" + corrupt + ") after " + std::to_string(bytes) + " of " +
+                     total + " data bytes");
+  }
+  throw InputError(path + ": truncated file: " + std::to_string(bytes) + " of " + total + " data bytes present");
+}
+
+// Data bytes present after voxOffset, capped at what the header promises: the file size,
+// or for .gz the gzip trailer (cheap) and a decoding pass only when that does not match.
+uint64_t storedDataBytes(const std::string& path, const RawHeader& h, std::string* corrupt = nullptr) {
+  const uint64_t dataBytes = h.numValues * static_cast<uint64_t>(h.bytesPerValue);
+  if (endsWithNoCase(path, ".gz")) {
+    if (gzipTrailerMatches(path, h.expectedBytes())) return dataBytes;
+    const RawScan scan = scanRawData(path, h, false);
+    if (corrupt != nullptr) *corrupt = scan.corrupt;
+    return std::min(scan.bytes, dataBytes);
+  }
+  std::error_code ec;
+  const uint64_t size = fs::file_size(path, ec);
+  if (ec) return 0;
+  return size > h.voxOffset ? std::min(size - h.voxOffset, dataBytes) : 0;
 }
 
 // Cheap completeness check for header-only reads (file size, or the gzip trailer).
 void checkComplete(const std::string& path, const RawHeader& h) {
   if (h.numValues == 0 || h.bytesPerValue == 0) return;  // ITK judges odd headers
-  const uint64_t expected = h.expectedBytes();
-  if (endsWithNoCase(path, ".gz")) {
-    if (gzipTrailerMatches(path, expected)) return;
-    const RawScan scan = scanRawData(path, h, false);
-    if (scan.bytes + h.voxOffset < expected) throwTruncated(path, h, scan.bytes);
-  } else {
-    std::error_code ec;
-    const uint64_t size = fs::file_size(path, ec);
-    if (!ec && size < expected) throwTruncated(path, h, size > h.voxOffset ? size - h.voxOffset : 0);
-  }
+  std::string corrupt;
+  const uint64_t bytes = storedDataBytes(path, h, &corrupt);
+  if (bytes < h.numValues * static_cast<uint64_t>(h.bytesPerValue)) throwTruncated(path, h, bytes, corrupt);
 }
 
 // ITK 5.2 asked for x.nii.gz reads a sibling x.nii when one exists (nifticlib
@@ -323,7 +402,7 @@ RawHeader checkReadable(const std::string& path) {
 void checkFloatData(const std::string& path, const RawHeader& h, const char* what) {
   const RawScan scan = scanRawData(path, h, true);
   const uint64_t dataBytes = h.numValues * static_cast<uint64_t>(h.bytesPerValue);
-  if (scan.bytes < dataBytes) throwTruncated(path, h, scan.bytes);
+  if (scan.bytes < dataBytes) throwTruncated(path, h, scan.bytes, scan.corrupt);
   if (scan.nonFinite > 0) {
     throw InputError(path + ": " + std::to_string(scan.nonFinite) + " non-finite values (NaN or Inf) of " +
                      std::to_string(h.numValues) + what);
@@ -388,6 +467,21 @@ void writeAtomically(const ImageGeometry& g, const TPixel* data, const std::stri
   } catch (...) {
     removeTemp();
     throw;
+  }
+  // nifticlib reports a short write (disk full) only on stderr ("NWAD: wrote only ...") and
+  // ITK 5.2 raises no exception for it: check what reached the disk before the rename.
+  uint64_t stored = 0, expected = static_cast<uint64_t>(g.numVoxels()) * sizeof(TPixel);
+  try {
+    const RawHeader h = readRawHeader(temp);
+    expected = h.numValues * static_cast<uint64_t>(h.bytesPerValue);
+    stored = storedDataBytes(temp, h);
+  } catch (const InputError&) {
+    stored = 0;
+  }
+  if (stored < expected) {
+    removeTemp();
+    throw InputError(path + ": cannot write NIfTI file: only " + std::to_string(stored) + " of " +
+                     std::to_string(expected) + " data bytes reached the disk (disk full or I/O error)");
   }
   std::error_code ec;
   fs::rename(temp, path, ec);

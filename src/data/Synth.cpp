@@ -23,6 +23,7 @@
 #include <random>
 #include <thread>
 
+#include "core/AtomicFile.h"
 #include "core/Error.h"
 #include "core/Log.h"
 #include "data/NiftiIO.h"
@@ -371,14 +372,11 @@ SynthCase makePhantom(const SynthOptions& options, int index) {
   return out;
 }
 
-void writeSynthDataset(const SynthOptions& options, const std::string& outDir) {
-  validateSynthOptions(options);
+namespace {
+
+// Cases first, dataset.json last.
+void writeSynthFiles(const SynthOptions& options, const fs::path& root) {
   std::error_code ec;
-  if (fs::exists(outDir, ec)) {
-    if (!fs::is_directory(outDir, ec)) throw InputError(outDir + ": exists and is not a folder");
-    if (!fs::is_empty(outDir, ec)) throw InputError(outDir + ": folder exists and is not empty");
-  }
-  const fs::path root(outDir);
   for (const char* sub : {"imagesTr", "labelsTr", "imagesTs", "labelsTs"}) {
     fs::create_directories(root / sub, ec);
     if (ec) throw InputError((root / sub).string() + ": cannot create folder: " + ec.message());
@@ -386,7 +384,7 @@ void writeSynthDataset(const SynthOptions& options, const std::string& outDir) {
   const int numTrain = options.cases - options.testCases;
   auto log = logger("data");
   log->info("writing {} synthetic cases ({} test) of size ({},{},{}) to {}", options.cases, options.testCases,
-            options.size[0], options.size[1], options.size[2], outDir);
+            options.size[0], options.size[1], options.size[2], root.string());
 
   // Cases are independent, and .nii.gz compression dominates: a few threads help.
   std::atomic<int> next{0};
@@ -427,10 +425,36 @@ void writeSynthDataset(const SynthOptions& options, const std::string& outDir) {
   doc["numTraining"] = numTrain;
   doc["numTest"] = options.testCases;
   doc["file_ending"] = ".nii.gz";
-  const std::string jsonFile = (root / "dataset.json").string();
-  std::ofstream json(jsonFile);
-  json << doc.dump(2) << "\n";
-  if (!json) throw InputError(jsonFile + ": cannot write");
+  writeFileAtomically((root / "dataset.json").string(), doc.dump(2) + "\n");
+}
+
+
+}  // namespace
+
+void writeSynthDataset(const SynthOptions& options, const std::string& outDir) {
+  validateSynthOptions(options);
+  std::error_code ec;
+  if (fs::exists(outDir, ec)) {
+    if (!fs::is_directory(outDir, ec)) throw InputError(outDir + ": exists and is not a folder");
+    if (!fs::is_empty(outDir, ec)) throw InputError(outDir + ": folder exists and is not empty");
+  }
+  const fs::path root(outDir);
+  const bool createdRoot = !fs::exists(root, ec);
+  // A failed run (disk full, bad option found late) removes what it wrote: the folder was
+  // empty or absent before, and a half-written dataset must not look like a usable one.
+  auto cleanUp = [&] {
+    std::error_code ignored;
+    for (const char* sub : {"imagesTr", "labelsTr", "imagesTs", "labelsTs", "dataset.json"}) {
+      fs::remove_all(root / sub, ignored);
+    }
+    if (createdRoot) fs::remove(root, ignored);
+  };
+  try {
+    writeSynthFiles(options, root);
+  } catch (...) {
+    cleanUp();
+    throw;
+  }
 }
 
 }  // namespace seg

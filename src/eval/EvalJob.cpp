@@ -13,6 +13,7 @@
 #include "config/ConfigLoader.h"
 #include "core/AtomicFile.h"
 #include "core/Error.h"
+#include "core/GridDifference.h"
 #include "core/Log.h"
 #include "data/CaseLoader.h"
 #include "data/Dataset.h"
@@ -358,9 +359,10 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
     else if (named.numClasses > 0) log->info("{} classes from {}", report.numClasses, named.path);
     if (named.numClasses > 0 && named.numClasses == report.numClasses) report.classNames = named.names;
     auto score = [&](size_t i, const LabelVolume& pred, const LabelVolume& ref) {
-      if (!pred.geometry.sameGrid(ref.geometry)) {
-        throw InputError("case '" + cases[i].id + "': prediction " + pred.geometry.describeSize() + " and label " +
-                         ref.geometry.describeSize() + " differ in grid");
+      const std::string difference = describeGridDifference(pred.geometry, ref.geometry);
+      if (!difference.empty()) {
+        throw InputError("case '" + cases[i].id + "': prediction '" + pairs[i].first + "' and label '" +
+                         pairs[i].second + "' differ in grid: " + difference + " (prediction vs label)");
       }
       sources[cases[i].id] = {"", pairs[i].first, pairs[i].second};
       report.cases.push_back(evaluateCase(cases[i].id, pred, ref, report));

@@ -7,7 +7,9 @@
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "core/Error.h"
@@ -84,20 +86,44 @@ void saveCheckpoint(const std::string& path, UNet& model, torch::optim::Optimize
     archive.write("grad_scaler", scalerArchive);
   }
 
+  // Streamed through our own writer rather than save_to(filename): LibTorch 1.13's zip
+  // writer throws from its destructor when a write fails (disk full), which terminates the
+  // process. The callback never reports a short write to it; it keeps the first error and
+  // we raise it once the archive is done.
   const std::string temp = path + ".tmp-" + std::to_string(::getpid());
-  try {
-    archive.save_to(temp);
-  } catch (const c10::Error& e) {
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw InputError("cannot write checkpoint '" + path + "': " + std::strerror(errno));
+  int writeErrno = 0;
+  auto fail = [&](const std::string& reason) {
     std::remove(temp.c_str());
-    throw InputError("cannot write checkpoint '" + path + "': " + e.what_without_backtrace());
+    throw InputError("cannot write checkpoint '" + path + "': " + reason);
+  };
+  try {
+    archive.save_to([&](const void* data, size_t n) -> size_t {
+      const char* p = static_cast<const char*>(data);
+      size_t left = writeErrno == 0 ? n : 0;
+      while (left > 0) {
+        const ssize_t w = ::write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+          writeErrno = w < 0 ? errno : ENOSPC;
+          break;
+        }
+        p += w;
+        left -= static_cast<size_t>(w);
+      }
+      return n;
+    });
+  } catch (const c10::Error& e) {
+    ::close(fd);
+    fail(e.what_without_backtrace());
   }
-  fsyncPath(temp);
+  if (writeErrno == 0 && ::fsync(fd) != 0) writeErrno = errno;
+  if (::close(fd) != 0 && writeErrno == 0) writeErrno = errno;
+  if (writeErrno != 0) fail(std::strerror(writeErrno));
   std::error_code ec;
   std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::remove(temp.c_str());
-    throw InputError("cannot write checkpoint '" + path + "': " + ec.message());
-  }
+  if (ec) fail(ec.message());
   fsyncPath(std::filesystem::path(path).parent_path().string());
 }
 

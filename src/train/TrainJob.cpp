@@ -28,6 +28,32 @@ namespace {
 
 std::array<int64_t, 3> toZYX(const std::array<int64_t, 3>& xyz) { return {xyz[2], xyz[1], xyz[0]}; }
 
+// A 4D file where dataset.json declares one channel per file (or the reverse) would
+// otherwise surface later as a shape error inside the network.
+void checkChannels(const std::vector<LoadedCase>& cases, const DatasetManifest& manifest) {
+  const int64_t declared = static_cast<int64_t>(manifest.channelNames.size());
+  for (const auto& c : cases) {
+    if (c.image.channels != declared) {
+      throw InputError("case '" + c.id + "': image has " + std::to_string(c.image.channels) +
+                       " channel(s) but " + manifest.root + "/dataset.json declares " + std::to_string(declared) +
+                       " (a 4D file where a 3D one is expected?)");
+    }
+  }
+}
+
+// A checkpoint write interrupted by SIGKILL leaves its temporary behind; it is never
+// read, only clutter, so a new or resumed run removes the ones it recognises.
+void removeStaleCheckpointTemps(const fs::path& outDir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(outDir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("checkpoint_", 0) == 0 && name.find(".pt.tmp-") != std::string::npos) {
+      std::error_code ignored;
+      fs::remove(entry.path(), ignored);
+    }
+  }
+}
+
 }  // namespace
 
 TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& job) {
@@ -112,8 +138,12 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   const int loadThreads = std::max(1u, std::thread::hardware_concurrency());
   auto trainCases = std::make_shared<const std::vector<LoadedCase>>(
       loadTrainingCases(config.data, manifest.training, split.train, numClasses, loadThreads));
+  checkChannels(*trainCases, manifest);
   const std::string configYaml = toYaml(config);
-  if (job.launch.rank == 0) writeFileAtomically((outDir / "config.yaml").string(), configYaml);
+  if (job.launch.rank == 0) {
+    writeFileAtomically((outDir / "config.yaml").string(), configYaml);
+    removeStaleCheckpointTemps(outDir);
+  }
   const PreprocessOptions preprocess = preprocessOptions(config.data, "data");
   const int64_t inChannels = trainCases->front().image.channels;
 
@@ -134,6 +164,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   std::shared_ptr<const std::vector<LoadedCase>> valCases;
   if (!split.val.empty() && (config.train.val_every > 0 || config.train.full_val_every > 0)) {
     valCases = std::make_shared<const std::vector<LoadedCase>>(loadCases(split.val, preprocess, numClasses, loadThreads));
+    checkChannels(*valCases, manifest);
   }
   if (valCases && config.train.val_every > 0) {
     PatchSamplerOptions valOptions = samplerOptions;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/AtomicFile.h"
 #include "core/Error.h"
 #include "core/Log.h"
 #include "core/TorchCompat.h"
@@ -217,12 +218,51 @@ void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice
     }
   }
   out << "\n";
+  out.flush();
+  if (!out) throw InputError("cannot write " + path.string() + " (disk full or I/O error)");
   loaderWaitSeconds_ = 0.0;
+}
+
+// metrics.csv is appended per epoch, but a run killed after an epoch's row and before its
+// checkpoint resumes from the previous one and would write that epoch again; a failed fresh
+// run leaves rows a new run must not continue. Keep the header and the rows the restored
+// state has reached (none for a fresh run).
+static void trimMetrics(const std::string& outputDir, int64_t restoredIteration) {
+  const fs::path path = fs::path(outputDir) / "metrics.csv";
+  std::ifstream in(path);
+  if (!in) return;
+  std::string header, line, kept;
+  std::getline(in, header);
+  size_t rows = 0;
+  bool dropped = false;
+  while (std::getline(in, line)) {
+    const size_t comma = line.find(',');
+    int64_t iteration = -1;
+    try {
+      iteration = comma == std::string::npos ? -1 : std::stoll(line.substr(comma + 1));
+    } catch (const std::exception&) {
+    }
+    if (iteration >= 0 && iteration <= restoredIteration) {
+      kept += line + "\n";
+      ++rows;
+    } else {
+      dropped = true;
+    }
+  }
+  in.close();
+  std::error_code ec;
+  if (rows == 0) {
+    fs::remove(path, ec);
+    fs::remove(fs::path(outputDir) / "progress.svg", ec);  // drawn from those rows
+  } else if (dropped) {
+    writeFileAtomically(path.string(), header + "\n" + kept);
+  }
 }
 
 TrainSummary Trainer::run() {
   auto log = logger("train");
   fs::create_directories(options_.outputDir);
+  trimMetrics(options_.outputDir, state_.iteration);
   model_->to(options_.device);
   if (options_.parallel) options_.parallel->broadcastFromMain(*model_);
   BatchLoader loader(trainSampler_, options_.loaderWorkers, options_.loaderDepth,

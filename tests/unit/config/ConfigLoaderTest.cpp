@@ -235,7 +235,7 @@ const ErrorCase kErrorCases[] = {
     {"bad_yaml_indent", "data:\n  root: x\n bad: 1\n", {},
      "x.yaml:3:2: invalid YAML: end of map not found"},
     {"two_documents", "data:\n  root: x\n---\nmodel: {}\n", {},
-     "x.yaml:4:1: invalid YAML: expected one document, found a second one"},
+     "x.yaml:3:1: invalid YAML: expected one document, found a second one"},
     {"top_level_list", "- data\n- model\n", {},
      "x.yaml:1:1: expected a mapping of sections at the top level, got a list"},
     // Wrong types.

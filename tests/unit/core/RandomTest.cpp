@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "core/GridDifference.h"
 #include "core/Image.h"
 #include "core/Random.h"
 
@@ -53,6 +56,25 @@ TEST(ImageGeometryTest, SameGridToleratesRoundOffOnly) {
   EXPECT_FALSE(a.sameGrid(b));
   EXPECT_EQ(a.describeSize(), "(4,5,6)");
   EXPECT_DOUBLE_EQ(a.voxelVolume(), 0.8 * 0.8 * 2.5);
+}
+
+TEST(ImageGeometryTest, DescribeDifferenceNamesWhatDiffers) {
+  ImageGeometry a;
+  a.size = {4, 5, 6};
+  ImageGeometry b = a;
+  EXPECT_EQ(describeGridDifference(a, b), "");
+  b.size[2] = 7;
+  EXPECT_EQ(describeGridDifference(a, b), "size (4,5,6) vs (4,5,7)");
+  b = a;
+  b.spacing = {2, 1, 1};
+  b.origin[1] = 25;
+  EXPECT_EQ(describeGridDifference(b, a), "spacing (2,1,1) vs (1,1,1), origin (0,25,0) vs (0,0,0)");
+  b = a;
+  b.direction = {0, 1, 0, 1, 0, 0, 0, 0, 1};
+  EXPECT_EQ(describeGridDifference(b, a), "direction (0,1,0,1,0,0,0,0,1) vs (1,0,0,0,1,0,0,0,1)");
+  b = a;
+  b.spacing[0] = std::nan("");  // NaN never agrees (sameGrid used to let it through)
+  EXPECT_FALSE(a.sameGrid(b));
 }
 
 }  // namespace

@@ -275,6 +275,13 @@ TEST(NiftiIO, TruncatedGzipIsAnErrorNotACrash) {
   const std::string labelMsg = errorOf([&] { readLabel(dir.file("cut.nii")); });
   EXPECT_EQ(labelMsg, dir.file("cut.nii") + ": truncated file: 8900 of 9000 data bytes present");
 
+  // Damaged (not cut) compressed data: zlib's complaint, not "truncated".
+  std::string damaged = bytes;
+  for (size_t i = damaged.size() / 2; i < damaged.size() / 2 + 64; ++i) damaged[i] = static_cast<char>(i * 37);
+  test::writeText(dir.file("damaged.nii.gz"), damaged);
+  const std::string damagedMsg = errorOf([&] { readImage(dir.file("damaged.nii.gz")); });
+  EXPECT_EQ(damagedMsg.rfind(dir.file("damaged.nii.gz") + ": corrupt gzip data (", 0), 0u) << damagedMsg;
+
   // Cut inside the header.
   const std::string cutHeader = dir.file("cut_header.nii.gz");
   test::writeText(cutHeader, bytes.substr(0, 30));

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Kill/resume soak: each trial trains from scratch and is SIGKILLed at random moments
+# (uniform over the length of an uninterrupted run, so kills land anywhere: loading data,
+# mid-iteration, mid-checkpoint-write), then resumed with --resume until it finishes.
+# After every kill the checkpoint left behind must load (python3-torch, independent of our
+# reader); the finished run's weights must be bitwise equal to the uninterrupted run's (CPU,
+# train.deterministic). Checkpoints are taken after every iteration.
+# Prints "kill trials: N / exact resumes M / kills K / resumes R / unloadable checkpoints U".
+# Args: BIN_DIR SOURCE_DIR WORK_DIR [TRIALS (default 20)] [KILLS_PER_TRIAL (default 3)] [SEED]
+set -uo pipefail
+BIN=$1; SRC=$2; WORK=$3; TRIALS=${4:-20}; KILLS=${5:-3}; RANDOM=${6:-$$}
+rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then echo "skip: /usr/bin/python3 has no torch"; exit 0; fi
+
+"$BIN/segdata" synth --out data --cases 6 --test-cases 2 --size 40 40 24 --seed 5 --log-level error >/dev/null || fail synth
+cat > k.yaml <<YAML
+data:
+  root: data
+  num_folds: 2
+  patch_size: [32, 32, 16]
+  num_workers: 2
+model:
+  features: [4, 8]
+train:
+  epochs: 4
+  iterations_per_epoch: 4
+  batch_size: 2
+  val_iterations: 1
+  deterministic: true
+  threads: 1
+output:
+  checkpoint_every_minutes: 0.000001
+YAML
+start=$(date +%s%N)
+"$BIN/segtrain" --config k.yaml --output full --log-level error || fail "uninterrupted run"
+duration=$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+
+loads() { /usr/bin/python3 -c "import torch,sys; torch.jit.load(sys.argv[1])" "$1" 2>/dev/null; }
+exact=0; kills=0; resumes=0; unloadable=0; problems=()
+for trial in $(seq 1 "$TRIALS"); do
+  rm -rf part
+  trialKills=0; finished=0
+  for attempt in $(seq 1 $((KILLS + 5))); do
+    args=(--config k.yaml --output part --log-level error)
+    [[ -f part/checkpoint_latest.pt ]] && args+=(--resume) && resumes=$((resumes + 1))
+    "$BIN/segtrain" "${args[@]}" 2>>stderr.txt & pid=$!
+    if (( trialKills < KILLS )); then
+      # Uniform in [0, duration): the process start (LibTorch loading) included.
+      sleep "$(awk -v r=$RANDOM -v d="$duration" 'BEGIN { printf "%.3f", r / 32768 * d }')"
+      kill -KILL "$pid" 2>/dev/null && { trialKills=$((trialKills + 1)); kills=$((kills + 1)); }
+    fi
+    wait "$pid"; rc=$?
+    if [[ $rc -eq 0 ]]; then finished=1; break; fi
+    [[ $rc -eq 137 ]] || { problems+=("trial $trial attempt $attempt exited $rc: $(tail -c 300 stderr.txt)"); break; }
+    for ckpt in part/checkpoint_*.pt; do
+      [[ -f "$ckpt" ]] || continue
+      loads "$ckpt" || { unloadable=$((unloadable + 1)); problems+=("trial $trial: $ckpt left by a kill does not load"); }
+    done
+  done
+  if (( finished )) && /usr/bin/python3 "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt \
+       part/checkpoint_final.pt >compare.txt 2>&1; then
+    exact=$((exact + 1))
+    echo "trial $trial: $trialKills kills, resumed weights bitwise equal"
+  else
+    problems+=("trial $trial ($trialKills kills): $( ((finished)) && tail -3 compare.txt | tr '\n' ' ' || echo 'never finished')")
+  fi
+done
+for p in "${problems[@]}"; do echo "FAIL: $p" >&2; done
+echo "kill trials: $TRIALS / exact resumes $exact / kills $kills / resumes $resumes / unloadable checkpoints $unloadable"
+(( exact == TRIALS && unloadable == 0 ))
