@@ -159,7 +159,7 @@ config_case range_epochs  "range_epochs.yaml:4:3: train.epochs: must be >= 1, go
 config_case range_dropout "range_dropout.yaml:4:3: model.dropout: must be in \[0, 1\), got 1.5" "data:${NL}  root: base${NL}model:${NL}  dropout: 1.5${NL}"
 config_case range_patch   "range_patch.yaml:3:16: data.patch_size\[0\]: must be >= 8, got -16" "data:${NL}  root: base${NL}  patch_size: [-16, 16, 16]${NL}"
 config_case range_list_length "range_list_length.yaml:3:3: data.patch_size: expected a list of 3 integers, got a list of 2" "data:${NL}  root: base${NL}  patch_size: [16, 16]${NL}"
-config_case choice        "choice.yaml:4:3: loss.name: expected one of dice, dice_ce, gdl, got 'focal'" "data:${NL}  root: base${NL}loss:${NL}  name: focal${NL}"
+config_case choice        "choice.yaml:4:3: loss.name: expected one of .*got 'focal'" "data:${NL}  root: base${NL}loss:${NL}  name: focal${NL}"
 config_case unknown_section "unknown_section.yaml:3:1: trainer: unknown key \(known keys:" "data:${NL}  root: base${NL}trainer:${NL}  epochs: 2${NL}"
 config_case unknown_key   "unknown_key.yaml:5:5: train.optimizer.learning_rate: unknown key" "data:${NL}  root: base${NL}train:${NL}  optimizer:${NL}    learning_rate: 0.1${NL}"
 config_case conflict_checkpointing "model.checkpointing: cannot be combined with model.dropout" "data:${NL}  root: base${NL}model:${NL}  checkpointing: true${NL}  dropout: 0.2${NL}"

@@ -60,7 +60,7 @@ FaultRun train(bool inject, const test::TempDir& dir) {
     loaded.id = "case_" + std::to_string(i);
     loaded.image = std::move(c.image);
     loaded.label = std::move(c.label);
-    normalizeIntensities(loaded.image, Normalization::ZScore);
+    normalizeIntensities(loaded.image, PreprocessOptions{}, loaded.id);  // z-score
     cases->push_back(std::move(loaded));
   }
   PatchSamplerOptions sampling;
