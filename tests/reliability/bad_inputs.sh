@@ -89,7 +89,6 @@ check file_nifti2          "nifti2.nii.gz: NIfTI-2 is not supported" - -- "$BIN/
 check file_2d              "two_d.nii.gz: expected a 3D or 4D image, got 2D" - -- "$BIN/segdata" inspect $F/two_d.nii.gz
 check file_5d              "five_d.nii.gz: expected a 3D or 4D image, got 5D" - -- "$BIN/segdata" inspect $F/five_d.nii.gz
 check file_rgb             "rgb.nii.gz: vector pixels"             - -- "$BIN/segdata" inspect $F/rgb.nii.gz
-check file_nan             "nan.nii.gz: 1 non-finite"              - -- "$BIN/segdata" inspect $F/nan.nii.gz
 check file_not_nifti_ext   "good.mha: unsupported file type"       - -- "$BIN/segdata" inspect $F/good.mha
 check file_folder          "folder.nii.gz: is a folder"            - -- "$BIN/segdata" inspect $F/folder.nii.gz
 check file_missing         "missing.nii.gz"                        - -- "$BIN/segdata" inspect $F/missing.nii.gz
