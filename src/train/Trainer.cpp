@@ -262,7 +262,7 @@ static void trimMetrics(const std::string& outputDir, int64_t restoredIteration)
 TrainSummary Trainer::run() {
   auto log = logger("train");
   fs::create_directories(options_.outputDir);
-  trimMetrics(options_.outputDir, state_.iteration);
+  if (isMain()) trimMetrics(options_.outputDir, state_.iteration);
   model_->to(options_.device);
   if (options_.parallel) options_.parallel->broadcastFromMain(*model_);
   BatchLoader loader(trainSampler_, options_.loaderWorkers, options_.loaderDepth,
