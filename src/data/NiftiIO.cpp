@@ -513,7 +513,7 @@ Volume readImageData(const std::string& path, std::vector<uint64_t>* nonFinite) 
     checkData(path, raw, "");
   } else if (raw.isFloat() && raw.numValues > 0) {
     const RawScan scan = scanRawData(path, raw, true, nonFinite);
-    if (scan.bytes < raw.numValues * static_cast<uint64_t>(raw.bytesPerValue)) throwTruncated(path, raw, scan.bytes);
+    if (scan.bytes < raw.numValues * static_cast<uint64_t>(raw.bytesPerValue)) throwTruncated(path, raw, scan.bytes, scan.corrupt);
   } else {
     checkComplete(path, raw);
   }
