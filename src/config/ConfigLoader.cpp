@@ -318,6 +318,7 @@ void readAmp(YamlReader r, AmpConfig& c, const std::string& device) {
 void readDist(YamlReader r, DistConfig& c) {
   r.choice("backend", c.backend, {"auto", "gloo", "nccl"});
   r.read("timeout_s", c.timeout_s, R::atLeast(1));
+  r.read("rendezvous_timeout_s", c.rendezvous_timeout_s, R::atLeast(1));
   r.read("bucket_mb", c.bucket_mb, R::atLeast(1));
   r.finish();
 }

@@ -211,6 +211,7 @@ std::string toYaml(const TrainConfig& c) {
   top.section("dist");
   b.str("backend", c.dist.backend);
   b.integer("timeout_s", c.dist.timeout_s);
+  b.integer("rendezvous_timeout_s", c.dist.rendezvous_timeout_s);
   b.integer("bucket_mb", c.dist.bucket_mb);
 
   top.section("eval");

@@ -123,7 +123,8 @@ struct AmpConfig {
 
 struct DistConfig {
   std::string backend = "auto";  // auto | gloo | nccl
-  int64_t timeout_s = 1800;
+  int64_t timeout_s = 1800;            // collectives (a hung or silent peer)
+  int64_t rendezvous_timeout_s = 45;   // start-up: waiting for every rank to join
   int64_t bucket_mb = 25;        // gradient all-reduce bucket size (DDP's default)
 };
 

@@ -75,7 +75,8 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
     // operational keys (logging, loader threads, checkpoint interval) may change.
     static const std::vector<std::string> mayChange = {
         "train.epochs", "output.log_level", "output.checkpoint_every_minutes", "data.num_workers", "data.cache_dir",
-        "data.queue_depth", "output.dir", "dist.backend", "dist.timeout_s", "dist.bucket_mb"};
+        "data.queue_depth", "output.dir", "dist.backend", "dist.timeout_s", "dist.rendezvous_timeout_s",
+        "dist.bucket_mb"};
     const CheckpointState stored = readCheckpointState(latest.string());
     const TrainConfig previous = parseTrainConfig(stored.configYaml, latest.string() + " (stored config)");
     takeResolvedKeys(config.data, previous.data);
@@ -112,6 +113,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
     dist::ProcessGroupOptions groupOptions;
     groupOptions.backend = config.dist.backend;
     groupOptions.timeout = std::chrono::seconds(config.dist.timeout_s);
+    groupOptions.rendezvousTimeout = std::chrono::seconds(config.dist.rendezvous_timeout_s);
     parallel = std::make_shared<dist::DataParallel>(dist::ProcessGroup::create(job.launch, groupOptions, device),
                                                     config.dist.bucket_mb << 20);
     log->info("rank {} of {}: batch {} per rank, global batch {}", job.launch.rank, job.launch.worldSize,

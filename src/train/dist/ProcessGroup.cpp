@@ -25,6 +25,7 @@ namespace seg::dist {
 
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::Store> baseStore;  // the TCPStore under the prefixes (owns the timeout)
   c10::intrusive_ptr<compat::CollectiveBackend> backend;
   bool nccl = false;
   bool shutDown = false;
@@ -66,6 +67,31 @@ void waitFor(const c10::intrusive_ptr<c10d::Work>& work) {
   work->wait();
 }
 
+// c10::Error's what() carries a C++ backtrace; users get the message alone.
+std::string messageOf(const std::exception& e) {
+  if (const auto* c10Error = dynamic_cast<const c10::Error*>(&e)) return c10Error->what_without_backtrace();
+  return e.what();
+}
+
+// The group's key prefix, with every wait() capped at a deadline while the ranks are
+// still joining. Gloo's full-mesh connection waits for the peers' addresses with the
+// collective timeout (30 min by default), so a rank that died before publishing its
+// address would keep the others there that long; PyTorch behaves the same. Lifted once
+// every rank has joined.
+class RendezvousStore : public c10d::PrefixStore {
+ public:
+  RendezvousStore(const std::string& prefix, c10::intrusive_ptr<c10d::Store> store, std::chrono::milliseconds cap)
+      : c10d::PrefixStore(prefix, std::move(store)), capMs_(cap.count()) {}
+  void wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) override {
+    const std::chrono::milliseconds cap{capMs_.load()};
+    c10d::PrefixStore::wait(keys, cap.count() > 0 && cap < timeout ? cap : timeout);
+  }
+  void uncap() { capMs_ = 0; }
+
+ private:
+  std::atomic<int64_t> capMs_;
+};
+
 }  // namespace
 
 std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const ProcessGroupOptions& options,
@@ -99,7 +125,10 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const P
     storeOptions.isServer = env.rank == 0 && !env.agentStore;
     storeOptions.numWorkers = env.worldSize;
     storeOptions.waitWorkers = false;
-    storeOptions.timeout = options.timeout;
+    // The rendezvous deadline covers connecting to the store (the client retries until
+    // it passes) and the backend's address exchange through it; raised to `timeout`
+    // once every rank has joined.
+    storeOptions.timeout = options.rendezvousTimeout;
     log->debug("rank {}: TCPStore {}:{} ({})", env.rank, env.masterAddr, env.masterPort,
                storeOptions.isServer ? "server" : "client");
     try {
@@ -107,8 +136,11 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const P
     } catch (const std::exception& e) {
       throw InternalError("rank " + std::to_string(env.rank) + ": cannot reach the rendezvous store at " +
                           env.masterAddr + ":" + std::to_string(env.masterPort) + " (" + env.source +
-                          " launch): " + e.what());
+                          " launch) within dist.rendezvous_timeout_s = " +
+                          std::to_string(options.rendezvousTimeout.count() / 1000) +
+                          " s (did rank 0 start, or die before it served the store?): " + messageOf(e));
     }
+    impl->baseStore = impl->store;
     if (!env.storePrefix.empty()) {
       impl->store = c10::make_intrusive<c10d::PrefixStore>(env.storePrefix, impl->store);
     }
@@ -116,7 +148,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const P
     throw InputError("dist: a process group needs MASTER_ADDR/MASTER_PORT (or a Slurm step)");
   }
   // Keys of this group live under one prefix, so a restart attempt never reads stale keys.
-  impl->store = c10::make_intrusive<c10d::PrefixStore>("segtrain/", impl->store);
+  auto rendezvousStore = c10::make_intrusive<RendezvousStore>("segtrain/", impl->store, options.rendezvousTimeout);
+  impl->store = rendezvousStore;
 
   if (backend == "gloo") {
 #ifdef SEG_HAVE_GLOO
@@ -130,7 +163,13 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const P
       glooOptions->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     }
     glooOptions->threads = 2;
-    impl->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, env.rank, env.worldSize, glooOptions);
+    try {
+      impl->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, env.rank, env.worldSize, glooOptions);
+    } catch (const std::exception& e) {
+      throw InternalError("rank " + std::to_string(env.rank) + ": not every rank joined within " +
+                          "dist.rendezvous_timeout_s = " + std::to_string(options.rendezvousTimeout.count() / 1000) +
+                          " s (a rank died or never started): " + messageOf(e));
+    }
 #endif
   } else {
 #ifdef SEG_HAVE_NCCL
@@ -146,7 +185,13 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const P
   auto group = std::shared_ptr<ProcessGroup>(
       new ProcessGroup(std::move(impl), env.rank, env.worldSize, backend, device));
   // A first collective proves every rank is there (and connects NCCL) before training starts.
-  group->barrier();
+  try {
+    group->barrier();
+  } catch (const std::exception& e) {
+    throw InternalError("rank " + std::to_string(env.rank) + ": not every rank joined the process group: " + messageOf(e));
+  }
+  rendezvousStore->uncap();
+  group->impl_->baseStore->setTimeout(options.timeout);
   log->info("rank {} of {} joined ({}, {} launch, master {}:{}, local rank {})", env.rank, env.worldSize, backend,
             env.source, env.masterAddr, env.masterPort, env.localRank);
   return group;

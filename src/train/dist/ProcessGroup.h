@@ -18,7 +18,12 @@ namespace seg::dist {
 
 struct ProcessGroupOptions {
   std::string backend = "auto";  // auto (NCCL for CUDA devices, else Gloo) | gloo | nccl
+  // Collectives: how long a silent peer may keep the others waiting.
   std::chrono::milliseconds timeout{std::chrono::minutes(30)};
+  // Start-up: how long a rank waits for the store to be reachable and for every peer
+  // to join. A rank that dies before it joined cannot close a connection the others
+  // would notice, so only this deadline ends their wait.
+  std::chrono::milliseconds rendezvousTimeout{std::chrono::seconds(45)};
 };
 
 class ProcessGroup {

@@ -112,6 +112,7 @@ void expectSameConfig(const TrainConfig& a, const TrainConfig& b) {
   EXPECT_EQ(a.amp.dtype, b.amp.dtype);
   EXPECT_EQ(a.dist.backend, b.dist.backend);
   EXPECT_EQ(a.dist.timeout_s, b.dist.timeout_s);
+  EXPECT_EQ(a.dist.rendezvous_timeout_s, b.dist.rendezvous_timeout_s);
   EXPECT_EQ(a.dist.bucket_mb, b.dist.bucket_mb);
 
   EXPECT_EQ(a.eval.overlap, b.eval.overlap);
@@ -197,6 +198,7 @@ TrainConfig everyFieldChanged() {
   c.amp.dtype = "float16";
   c.dist.backend = "gloo";
   c.dist.timeout_s = 60;
+  c.dist.rendezvous_timeout_s = 7;
   c.dist.bucket_mb = 4;
   c.eval.overlap = 0.75;
   c.eval.mirror_tta = true;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "config/TrainConfig.h"
+#include "core/Error.h"
 #include "models/UNet.h"
 #include "support/TestUtil.h"
 #include "train/Factories.h"
@@ -322,6 +323,50 @@ TEST(DataParallelTest, UnknownOrMismatchedBackendIsAnInputError) {
   options.backend = "mpi";
   EXPECT_EQ(test::errorOf([&] { ProcessGroup::create(env, options, torch::kCPU); }),
             "dist.backend: unknown backend 'mpi' (expected auto, gloo or nccl)");
+}
+
+// A rank that dies before it joined closes no connection the others could notice: only
+// the rendezvous deadline ends their wait (tests/reliability/dead_rank.sh kills ranks at
+// random moments, start-up included). Alone in a group of 2, each role must give up
+// after dist.rendezvous_timeout_s, not after the 60 s collective timeout.
+double secondsUntilRendezvousFails(int rank, std::string& message) {
+  LaunchEnv env;
+  env.rank = rank;
+  env.worldSize = 2;
+  env.masterAddr = "127.0.0.1";
+  env.masterPort = findFreePort();
+  env.source = "test";
+  ProcessGroupOptions options;
+  options.backend = "gloo";
+  options.timeout = std::chrono::seconds(60);
+  options.rendezvousTimeout = std::chrono::seconds(1);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    ProcessGroup::create(env, options, torch::kCPU);
+    message = "(no error)";
+  } catch (const InternalError& e) {
+    message = e.what();
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+TEST(DataParallelTest, RendezvousGivesUpWhenRankZeroNeverServesTheStore) {
+  std::string message;
+  const double seconds = secondsUntilRendezvousFails(1, message);
+  EXPECT_NE(message.find("rank 1: cannot reach the rendezvous store"), std::string::npos) << message;
+  EXPECT_NE(message.find("dist.rendezvous_timeout_s = 1 s"), std::string::npos) << message;
+  EXPECT_EQ(message.find("frame #"), std::string::npos) << "backtrace in the message: " << message;
+  EXPECT_LT(seconds, 30.0);
+}
+
+TEST(DataParallelTest, RendezvousGivesUpWhenAPeerNeverJoins) {
+  // Rank 0 serves the store; Gloo's mesh connection waits for rank 1's address.
+  std::string message;
+  const double seconds = secondsUntilRendezvousFails(0, message);
+  EXPECT_NE(message.find("rank 0: not every rank joined within dist.rendezvous_timeout_s = 1 s"), std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("frame #"), std::string::npos) << "backtrace in the message: " << message;
+  EXPECT_LT(seconds, 30.0);
 }
 
 }  // namespace
