@@ -97,7 +97,24 @@ RawHeader readRawHeader(const std::string& path) {
     throw InputError(path + ": not a single-file NIfTI-1 image (magic is not \"n+1\")");
   }
   RawHeader h;
-  h.swapped = sizeofHdr != 348;
+  // The byte order as nifticlib (which ITK reads through) decides it in need_nhdr_swap:
+  // the order in which dim[0] is 1..7; sizeof_hdr only when dim[0] is 0. Deciding by
+  // sizeof_hdr alone read some fields in the other order than ITK does (a fuzzed header
+  // with a finite sform for us and a NaN one for ITK, whose vnl then called abort()).
+  int16_t dim0 = 0;
+  std::memcpy(&dim0, header + 40, 2);
+  const auto swapped16 = static_cast<int16_t>(static_cast<uint16_t>((static_cast<uint16_t>(dim0) << 8) |
+                                                                    (static_cast<uint16_t>(dim0) >> 8)));
+  if (dim0 == 0) {
+    h.swapped = sizeofHdr != 348;
+  } else if (dim0 >= 1 && dim0 <= 7) {
+    h.swapped = false;
+  } else if (swapped16 >= 1 && swapped16 <= 7) {
+    h.swapped = true;
+  } else {
+    throw InputError(path + ": invalid NIfTI header: dim[0] is " + std::to_string(dim0) +
+                     " (1..7 expected in either byte order)");
+  }
   auto field = [&](size_t offset, size_t n, void* out) {
     unsigned char b[8];
     std::memcpy(b, header + offset, n);
