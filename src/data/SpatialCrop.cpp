@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace seg {
@@ -185,10 +186,131 @@ class Cropper {
   RowScratch scratch_;
 };
 
+// Scaling without rotation (the matrix is diagonal: 16% of nnU-Net's samples) is
+// separable: interpolate source rows along x, those rows along y, then planes along z.
+// Each source plane is interpolated once (the last two are kept) instead of 8 scattered
+// reads per output voxel. Same positions as the general path (z, y: the double value
+// rounded to float; x: float start + x * step), same lerp order, so interior voxels are
+// bit-identical to it; neighbours outside the volume count as 0 as there.
+class AxisAlignedCropper {
+ public:
+  AxisAlignedCropper(const CropSource& s, const std::array<double, 3>& centre, const std::array<double, 9>& m,
+                     const std::array<int64_t, 3>& patch)
+      : s_(s), patch_(patch), plane_(s.dims[1] * s.dims[2]), outPlane_(patch[1] * patch[2]) {
+    for (int a = 0; a < 3; ++a) {
+      const double h = (patch[a] - 1) / 2.0, scale = m[a * 4];
+      const float xStart = static_cast<float>(centre[2] - scale * h), xStep = static_cast<float>(scale);
+      Axis& t = axes_[a];
+      for (int64_t o = 0; o < patch[a]; ++o) {
+        const float p = a == 2 ? xStart + static_cast<float>(o) * xStep : static_cast<float>(centre[a] + scale * (o - h));
+        const int64_t b = floorToInt(p);
+        const float f = p - static_cast<float>(b);
+        t.lower.push_back(b);
+        t.frac.push_back(f);
+        const int64_t n = b + (f >= 0.5f ? 1 : 0);
+        t.nearest.push_back(n >= 0 && n < s.dims[a] ? n : -1);
+      }
+    }
+    row0_.resize(patch[2]);
+    row1_.resize(patch[2]);
+    for (auto& c : cache_) c.data.resize(outPlane_);
+  }
+
+  void run(float* image, uint8_t* label) {
+    const Axis& z = axes_[0];
+    for (int64_t c = 0; c < s_.channels; ++c) {
+      const float* v = s_.image + c * s_.dims[0] * plane_;
+      for (auto& k : cache_) k.slice = kNone;
+      float* out = image + c * patch_[0] * outPlane_;
+      for (int64_t oz = 0; oz < patch_[0]; ++oz) {
+        const float* a = plane(v, z.lower[oz], kNone);
+        const float* b = plane(v, z.lower[oz] + 1, z.lower[oz]);
+        const float f = z.frac[oz];
+        float* o = out + oz * outPlane_;
+        for (int64_t i = 0; i < outPlane_; ++i) o[i] = a[i] + f * (b[i] - a[i]);
+      }
+    }
+    if (!label) return;
+    const Axis &y = axes_[1], &x = axes_[2];
+    for (int64_t oz = 0; oz < patch_[0]; ++oz)
+      for (int64_t oy = 0; oy < patch_[1]; ++oy) {
+        uint8_t* o = label + oz * outPlane_ + oy * patch_[2];
+        const int64_t nz = z.nearest[oz], ny = y.nearest[oy];
+        if (nz < 0 || ny < 0) {
+          std::fill(o, o + patch_[2], uint8_t{0});
+          continue;
+        }
+        const uint8_t* r = s_.label + nz * plane_ + ny * s_.dims[2];
+        for (int64_t ox = 0; ox < patch_[2]; ++ox) o[ox] = x.nearest[ox] < 0 ? 0 : r[x.nearest[ox]];
+      }
+  }
+
+ private:
+  static constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
+  struct Axis {
+    std::vector<int64_t> lower, nearest;  // nearest: -1 outside the volume
+    std::vector<float> frac;
+  };
+  struct Plane {
+    int64_t slice = kNone;
+    std::vector<float> data;  // (patch y, patch x)
+  };
+
+  // Source slice `sz` interpolated on the output (y, x) grid, zeros outside the volume;
+  // computed into the cache slot that does not hold slice `keep`.
+  const float* plane(const float* v, int64_t sz, int64_t keep) {
+    for (auto& k : cache_)
+      if (k.slice == sz) return k.data.data();
+    Plane& k = cache_[0].slice == keep ? cache_[1] : cache_[0];
+    k.slice = sz;
+    float* o = k.data.data();
+    if (sz < 0 || sz >= s_.dims[0]) {
+      std::fill(o, o + outPlane_, 0.0f);
+      return o;
+    }
+    const Axis& y = axes_[1];
+    for (int64_t oy = 0; oy < patch_[1]; ++oy) {
+      rowX(v + sz * plane_, y.lower[oy], row0_.data());
+      rowX(v + sz * plane_, y.lower[oy] + 1, row1_.data());
+      const float f = y.frac[oy];
+      float* r = o + oy * patch_[2];
+      for (int64_t ox = 0; ox < patch_[2]; ++ox) r[ox] = row0_[ox] + f * (row1_[ox] - row0_[ox]);
+    }
+    return o;
+  }
+
+  // Source row `sy` of a slice interpolated on the output x grid; zeros outside.
+  void rowX(const float* slice, int64_t sy, float* out) const {
+    const Axis& x = axes_[2];
+    if (sy < 0 || sy >= s_.dims[1]) {
+      std::fill(out, out + patch_[2], 0.0f);
+      return;
+    }
+    const float* r = slice + sy * s_.dims[2];
+    const int64_t last = s_.dims[2] - 1;
+    for (int64_t ox = 0; ox < patch_[2]; ++ox) {
+      const int64_t b = x.lower[ox];
+      const float a = b >= 0 && b <= last ? r[b] : 0.0f, c = b + 1 >= 0 && b + 1 <= last ? r[b + 1] : 0.0f;
+      out[ox] = a + x.frac[ox] * (c - a);
+    }
+  }
+
+  const CropSource& s_;
+  std::array<int64_t, 3> patch_;
+  int64_t plane_, outPlane_;
+  Axis axes_[3];
+  Plane cache_[2];
+  std::vector<float> row0_, row1_;
+};
+
 }  // namespace
 
 void cropAffine(const CropSource& source, const std::array<double, 3>& centre, const std::array<double, 9>& m,
                 const std::array<int64_t, 3>& patch, float* image, uint8_t* label) {
+  if (m[1] == 0 && m[2] == 0 && m[3] == 0 && m[5] == 0 && m[6] == 0 && m[7] == 0) {
+    AxisAlignedCropper(source, centre, m, patch).run(image, label);
+    return;
+  }
   Cropper cropper(source, patch);
   const double hz = (patch[0] - 1) / 2.0, hy = (patch[1] - 1) / 2.0, hx = (patch[2] - 1) / 2.0;
   const float step[3] = {static_cast<float>(m[2]), static_cast<float>(m[5]), static_cast<float>(m[8])};
