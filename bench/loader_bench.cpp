@@ -46,12 +46,14 @@ double meanCpuMs(const seg::PatchSampler& sampler, int samples, uint64_t firstIn
 
 // Every transform switched off; `which` (one of the names below) forced on. "crop" is
 // the plain crop and the label widening; each other row is its own cost when drawn
-// (minus the crop), "spatial" being rotation and scaling together.
+// (minus the crop). "rotation" includes scaling with its own probability; "scaling_only"
+// (no rotation) takes the separable path of data/SpatialCrop.
 seg::AugmentOptions only(const std::string& which) {
   seg::AugmentOptions a;
   a.pRotation = a.pScaling = a.pNoise = a.pBlur = a.pBrightness = a.pContrast = a.pLowResolution = a.pGammaInverted = a.pGamma = 0;
   a.mirror = false;
-  if (which == "spatial") a.pRotation = a.pScaling = 1;
+  if (which == "rotation") a.pRotation = 1, a.pScaling = seg::AugmentOptions{}.pScaling;  // scaling as drawn
+  if (which == "scaling_only") a.pScaling = 1;
   if (which == "noise") a.pNoise = 1;
   if (which == "blur") a.pBlur = 1;
   if (which == "brightness") a.pBrightness = 1;
@@ -146,10 +148,10 @@ int main(int argc, char** argv) {
   std::string parts;
   if (breakdown) {
     const seg::AugmentOptions defaults;
-    const double pSpatial = 1 - (1 - defaults.pRotation) * (1 - defaults.pScaling);
     const std::vector<std::pair<std::string, double>> list = {
         {"crop", 1.0},
-        {"spatial", pSpatial},
+        {"rotation", defaults.pRotation},
+        {"scaling_only", (1 - defaults.pRotation) * defaults.pScaling},
         {"noise", defaults.pNoise},
         {"blur", defaults.pBlur},
         {"brightness", defaults.pBrightness},
