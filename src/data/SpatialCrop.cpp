@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
+
+#include "core/Error.h"
 
 namespace seg {
 
@@ -310,6 +313,11 @@ void cropAffine(const CropSource& source, const std::array<double, 3>& centre, c
   if (m[1] == 0 && m[2] == 0 && m[3] == 0 && m[5] == 0 && m[6] == 0 && m[7] == 0) {
     AxisAlignedCropper(source, centre, m, patch).run(image, label);
     return;
+  }
+  // The general path keeps offsets within a slice in int32 (vectorised index arithmetic).
+  if (source.dims[1] * source.dims[2] > std::numeric_limits<int32_t>::max()) {
+    throw InputError("rotation augmentation: a slice of " + std::to_string(source.dims[1]) + " x " +
+                     std::to_string(source.dims[2]) + " voxels exceeds 2^31 - 1 voxels");
   }
   Cropper cropper(source, patch);
   const double hz = (patch[0] - 1) / 2.0, hy = (patch[1] - 1) / 2.0, hx = (patch[2] - 1) / 2.0;

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "core/Error.h"
 #include "data/SpatialCrop.h"
 #include "unit/data/SpatialCropGolden.h"
 
@@ -94,6 +95,13 @@ TEST(SpatialCropTest, ChannelsShareTheCoordinatesAndTheLabelIsOptional) {
     EXPECT_NEAR(image[i], c.image[i], 2e-5);
     EXPECT_NEAR(image[m + i], 3.0f * image[i], 1e-5);
   }
+}
+
+TEST(SpatialCropTest, RotatedReadOfAnOversizedSliceIsAnInputError) {
+  // 50000 x 50000 voxels per slice do not fit the int32 in-slice offsets; nothing is read.
+  const CropSource huge{nullptr, 1, nullptr, {1, 50000, 50000}};
+  const std::array<double, 9> rotated{1, 0, 0, 0, 0.8, -0.6, 0, 0.6, 0.8};
+  EXPECT_THROW(cropAffine(huge, {0, 25000, 25000}, rotated, {4, 4, 4}, nullptr, nullptr), InputError);
 }
 
 }  // namespace
