@@ -8,11 +8,12 @@
 //
 //   seg_infer_bench --out DIR [--size X Y Z] [--patch X Y Z] [--overlap 0.5]
 //                   [--features 16,32,64,128] [--classes 2] [--tile-batches 1,2,4]
-//                   [--workers 1,2] [--repeat 2] [--threads 2] [--seed 1]
+//                   [--workers 1,2] [--repeat 2] [--threads 2] [--seed 1] [--no-bf16]
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -69,6 +70,7 @@ int main(int argc, char** argv) try {
   double overlap = 0.5;
   std::vector<int64_t> features{16, 32, 64, 128}, tileBatches{1, 2, 4}, workerCounts{1, 2};
   int64_t repeat = 2, threads = 2, seed = 1, classes = 2;
+  bool bf16Run = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -86,6 +88,7 @@ int main(int argc, char** argv) try {
     else if (a == "--repeat") repeat = std::stoll(next());
     else if (a == "--threads") threads = std::stoll(next());
     else if (a == "--seed") seed = std::stoll(next());
+    else if (a == "--no-bf16") bf16Run = false;
     else throw std::runtime_error("unknown option " + a);
   }
   if (outDir.empty()) throw std::runtime_error("--out DIR is required");
@@ -106,7 +109,20 @@ int main(int argc, char** argv) try {
     parameterCount += p.value().numel();
   }
 
-  auto time = [&](bool bf16, int64_t tileBatch, int64_t workers, torch::Tensor& logits) {
+  // The same weights in a network that keeps the module-by-module forward (the path before
+  // models/UNetInference.h), timed once at the fastest setting for the before/after figure.
+  seg::UNet plainNet(seg::UNetOptions(1, classes).features(features).fused_inference(false));
+  {
+    torch::NoGradGuard noGrad;
+    auto source = net->named_parameters();
+    for (auto& p : plainNet->named_parameters()) p.value().copy_(source[p.key()]);
+  }
+  plainNet->eval();
+
+  // Wall-clock seconds (the figure compared) and process CPU seconds (all threads; on a
+  // shared machine the ratio of the two shows how much CPU the run actually got).
+  double cpuSeconds = 0.0;
+  auto time = [&](seg::UNet& model, bool bf16, int64_t tileBatch, int64_t workers, torch::Tensor& logits) {
     seg::SlidingWindowOptions options;
     options.patchZYX = {patch[2], patch[1], patch[0]};
     options.overlap = overlap;
@@ -114,7 +130,7 @@ int main(int argc, char** argv) try {
     options.workers = workers;
     const seg::Network network = [&](const torch::Tensor& x) {
       seg::compat::AutocastGuard guard(c10::DeviceType::CPU, bf16, torch::kBFloat16);
-      return net->forward(x);
+      return model->forward(x);
     };
     {  // warm-up: oneDNN primitives for this batch shape, on every thread
       c10::InferenceMode inference;
@@ -123,8 +139,13 @@ int main(int argc, char** argv) try {
     double best = std::numeric_limits<double>::infinity();
     for (int64_t r = 0; r < repeat; ++r) {
       const auto t0 = std::chrono::steady_clock::now();
+      const std::clock_t c0 = std::clock();
       logits = seg::slidingWindowInference(image, network, options);
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (wall < best) {
+        best = wall;
+        cpuSeconds = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+      }
     }
     return best;
   };
@@ -132,12 +153,13 @@ int main(int argc, char** argv) try {
   // Every setting runs in turn (machine noise hits all of them alike); the fastest wins.
   double bestSeconds = std::numeric_limits<double>::infinity();
   int64_t bestBatch = 0, bestWorkers = 0;
+  double bestCpu = 0.0;
   torch::Tensor fp32, reference;
   for (int64_t tb : tileBatches) {
     for (int64_t w : workerCounts) {
       torch::Tensor logits;
-      const double s = time(false, tb, w, logits);
-      meta["settings"].push_back({{"tile_batch", tb}, {"workers", w}, {"fp32_seconds", s}});
+      const double s = time(net, false, tb, w, logits);
+      meta["settings"].push_back({{"tile_batch", tb}, {"workers", w}, {"fp32_seconds", s}, {"fp32_cpu_seconds", cpuSeconds}});
       std::cerr << "segtrain fp32 tile batch " << tb << " workers " << w << ": " << s << " s\n";
       if (!reference.defined()) reference = logits;
       meta["max_abs_diff_between_settings"] =
@@ -146,16 +168,30 @@ int main(int argc, char** argv) try {
         bestSeconds = s;
         bestBatch = tb;
         bestWorkers = w;
+        bestCpu = cpuSeconds;
         fp32 = logits;
       }
     }
   }
   writeRaw(dir / "logits_cpp.f32", fp32);
-  torch::Tensor bf16;
-  const double bf16Seconds = time(true, bestBatch, bestWorkers, bf16);
-  const auto a = fp32.argmax(0), b = bf16.argmax(0);
-  std::vector<double> diceBf16;
-  for (int64_t c = 1; c < classes; ++c) diceBf16.push_back(dice(a, b, c));
+  torch::Tensor plainLogits;
+  const double plainSeconds = time(plainNet, false, bestBatch, bestWorkers, plainLogits);
+  meta["cpp_plain_fp32_seconds"] = plainSeconds;
+  meta["cpp_plain_fp32_cpu_seconds"] = cpuSeconds;
+  meta["fused_over_plain_max_abs_diff"] = (plainLogits - fp32).abs().max().item<double>();
+  std::cerr << "segtrain fp32 plain forward (fused_inference off) tile batch " << bestBatch << " workers "
+            << bestWorkers << ": " << plainSeconds << " s\n";
+  if (bf16Run) {
+    torch::Tensor bf16;
+    const double bf16Seconds = time(net, true, bestBatch, bestWorkers, bf16);
+    const auto a = fp32.argmax(0), b = bf16.argmax(0);
+    std::vector<double> diceBf16;
+    for (int64_t c = 1; c < classes; ++c) diceBf16.push_back(dice(a, b, c));
+    meta["cpp_bf16_seconds"] = bf16Seconds;
+    meta["bf16_speedup"] = bestSeconds / bf16Seconds;
+    meta["bf16_dice_vs_fp32_per_class"] = diceBf16;
+    meta["bf16_argmax_agreement"] = (a == b).to(torch::kFloat64).mean().item<double>();
+  }
 
   meta["model"] = "segtrain U-Net, InstanceNorm, LeakyReLU";
   meta["features"] = features;
@@ -172,12 +208,9 @@ int main(int argc, char** argv) try {
                   seg::slidingWindowSteps(size[1], patch[1], overlap).size() *
                   seg::slidingWindowSteps(size[0], patch[0], overlap).size();
   meta["cpp_fp32_seconds"] = bestSeconds;
+  meta["cpp_fp32_cpu_seconds"] = bestCpu;
   meta["cpp_best_tile_batch"] = bestBatch;
   meta["cpp_best_workers"] = bestWorkers;
-  meta["cpp_bf16_seconds"] = bf16Seconds;
-  meta["bf16_speedup"] = bestSeconds / bf16Seconds;
-  meta["bf16_dice_vs_fp32_per_class"] = diceBf16;
-  meta["bf16_argmax_agreement"] = (a == b).to(torch::kFloat64).mean().item<double>();
   meta["cpu_native_bf16"] = cpuHasBf16();
   meta["torch"] = seg::compat::torchVersion();
   std::ofstream(dir / "cpp.json") << meta.dump(2) << "\n";

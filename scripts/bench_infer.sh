@@ -19,6 +19,7 @@ cmake --build "$BUILD" --target seg_infer_bench >/dev/null
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 for r in $(seq 1 "$ROUNDS"); do
+  cut -d' ' -f1-3 /proc/loadavg > "$WORK/load_$r.txt"
   "$BUILD/bench/seg_infer_bench" --out "$WORK/$r" "$@" > /dev/null
   /usr/bin/python3 "$SRC/bench/sliding_window_reference.py" "$WORK/$r" > /dev/null
 done
@@ -26,7 +27,8 @@ done
 import json, os, statistics, sys
 work, rounds, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 results = [json.load(open(os.path.join(work, str(r), "result.json"))) for r in range(1, rounds + 1)]
-med = lambda k: statistics.median(r[k] for r in results)
+loads = [open(os.path.join(work, "load_%d.txt" % r)).read().split() for r in range(1, rounds + 1)]
+med = lambda k: statistics.median(r[k] for r in results) if all(r.get(k) is not None for r in results) else None
 first = results[0]
 summary = {
     "bench": "P6_inference", "rounds": rounds, "model": first["model"], "features": first["features"],
@@ -34,6 +36,12 @@ summary = {
     "overlap": first["overlap"], "tiles": first["tiles"], "threads": first["threads"],
     "cpp_fp32_seconds": med("cpp_fp32_seconds"), "python_fp32_seconds": med("python_fp32_seconds"),
     "python_over_cpp": med("python_over_cpp"),
+    "python_over_cpp_per_round": [r["python_over_cpp"] for r in results],
+    "load_average_1_5_15_per_round": loads,
+    "cpp_fp32_cpu_seconds": med("cpp_fp32_cpu_seconds"), "python_fp32_cpu_seconds": med("python_fp32_cpu_seconds"),
+    "cpp_plain_fp32_seconds": med("cpp_plain_fp32_seconds"),
+    "plain_over_fused": statistics.median(r["cpp_plain_fp32_seconds"] / r["cpp_fp32_seconds"] for r in results),
+    "fused_over_plain_max_abs_diff": max(r["fused_over_plain_max_abs_diff"] for r in results),
     "cpp_best": [(r["cpp_best_tile_batch"], r["cpp_best_workers"]) for r in results],
     "python_best_tile_batch": [r["python_best_tile_batch"] for r in results],
     "max_abs_logit_diff": max(r["max_abs_logit_diff"] for r in results),
@@ -51,10 +59,18 @@ for b, s in first["python_seconds_per_tile_batch"].items():
     print("  python   fp32  tile batch %s:              %7.2f s" % (b, s))
 print("  best: segtrain %.2f s, python %.2f s -> python/segtrain %.2f (median of %d round(s); target >= 1.2)" % (
     summary["cpp_fp32_seconds"], summary["python_fp32_seconds"], summary["python_over_cpp"], rounds))
+print("  per round: python/segtrain %s, load average (1 5 15 min) at each round's start %s" % (
+    ", ".join("%.2f" % v for v in summary["python_over_cpp_per_round"]), ["/".join(l) for l in loads]))
+print("  process CPU seconds (all threads) of the best runs: segtrain %.2f, python %.2f" % (
+    summary["cpp_fp32_cpu_seconds"], summary["python_fp32_cpu_seconds"]))
+print("  segtrain plain module-by-module forward (fused_inference off) at the same setting: %.2f s, %.2fx the fused path"
+      ", max |difference| %.2e" % (summary["cpp_plain_fp32_seconds"], summary["plain_over_fused"],
+                                   summary["fused_over_plain_max_abs_diff"]))
 print("  max |logit difference| %.2e (must be <= 1e-4)" % summary["max_abs_logit_diff"])
-print("  bf16 autocast: speed-up %.2f, Dice vs fp32 per class %s, argmax agreement %.4f, native bf16 CPU: %s" % (
+if summary["bf16_speedup"] is not None:
+  print("  bf16 autocast: speed-up %.2f, Dice vs fp32 per class %s, argmax agreement %.4f, native bf16 CPU: %s" % (
     summary["bf16_speedup"], ["%.4f" % d for d in summary["bf16_dice_vs_fp32_per_class"]],
-    summary["bf16_argmax_agreement"], summary["cpu_native_bf16"]))
+      summary["bf16_argmax_agreement"], summary["cpu_native_bf16"]))
 print("wrote " + out)
 sys.exit(0 if summary["max_abs_logit_diff"] <= 1e-4 else 1)
 PY

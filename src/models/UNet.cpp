@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "models/StageCheckpoint.h"
+#include "models/UNetInference.h"
 
 namespace seg {
 
@@ -156,14 +157,18 @@ torch::Tensor UNetImpl::runStage(torch::nn::ModuleList& list, size_t index, cons
   return list[index]->as<torch::nn::Sequential>()->forward(x);
 }
 
-std::vector<torch::Tensor> UNetImpl::run(torch::Tensor x, bool allLevels) {
-  const int64_t stages = static_cast<int64_t>(options_.features().size());
+void UNetImpl::checkInput(const torch::Tensor& x) const {
   TORCH_CHECK(x.dim() == 5 && x.size(1) == options_.in_channels(), "UNet: expected input (B, ",
               options_.in_channels(), ", Z, Y, X), got ", x.sizes());
   const auto div = sizeDivisors();
   TORCH_CHECK(x.size(2) % div[0] == 0 && x.size(3) % div[1] == 0 && x.size(4) % div[2] == 0,
               "UNet: spatial size (z, y, x) ", x.sizes().slice(2), " must be divisible by ", str(div),
               " (the product of the strides per axis)");
+}
+
+std::vector<torch::Tensor> UNetImpl::run(torch::Tensor x, bool allLevels) {
+  const int64_t stages = static_cast<int64_t>(options_.features().size());
+  checkInput(x);
   std::vector<torch::Tensor> skips;
   skips.reserve(stages);
   for (int64_t s = 0; s < stages; ++s) {
@@ -186,7 +191,10 @@ std::vector<torch::Tensor> UNetImpl::run(torch::Tensor x, bool allLevels) {
   return out;
 }
 
-torch::Tensor UNetImpl::forward(torch::Tensor x) { return run(std::move(x), false).front(); }
+torch::Tensor UNetImpl::forward(torch::Tensor x) {
+  if (fusedInferenceApplies(*this, x)) return fusedInferenceForward(*this, x);
+  return run(std::move(x), false).front();
+}
 
 std::vector<torch::Tensor> UNetImpl::forwardAll(torch::Tensor x) { return run(std::move(x), true); }
 

@@ -49,6 +49,10 @@ struct UNetOptions {
   // activations (models/StageCheckpoint.h). Needs dropout 0 and no batch norm: the
   // recompute must reproduce the forward exactly.
   TORCH_ARG(bool, checkpointing) = false;
+  // Eval-mode CPU forward without autograd takes the fused inference path
+  // (models/UNetInference.h: oneDNN convolutions, fused instance norm + LeakyReLU, no
+  // concatenation copies); false keeps the module-by-module forward everywhere.
+  TORCH_ARG(bool, fused_inference) = true;
 };
 
 class UNetImpl : public torch::nn::Module {
@@ -72,6 +76,8 @@ class UNetImpl : public torch::nn::Module {
                                   const std::array<int64_t, 3>& firstStride);
   torch::Tensor runStage(torch::nn::ModuleList& list, size_t index, const torch::Tensor& x);
   std::vector<torch::Tensor> run(torch::Tensor x, bool allLevels);
+  void checkInput(const torch::Tensor& x) const;
+  friend torch::Tensor fusedInferenceForward(UNetImpl& net, const torch::Tensor& x);
   UNetOptions options_;
   std::vector<std::array<int64_t, 3>> kernels_;
   std::vector<std::array<int64_t, 3>> strides_;

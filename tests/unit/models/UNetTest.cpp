@@ -81,7 +81,10 @@ TEST_P(UNetTopologyTest, OutputsHaveInputSizeAndDeepSupervisionLevelsShrinkByStr
   }
   net->eval();
   torch::NoGradGuard noGrad;
-  EXPECT_TRUE(torch::allclose(net->forward(x), net->forwardAll(x)[0]));
+  // forward() takes the fused inference path here (models/UNetInference.h), forwardAll() the
+  // module-by-module one: equal up to convolution-algorithm rounding.
+  EXPECT_TRUE(torch::allclose(net->forward(x), net->forwardAll(x)[0], 1e-5, 1e-5))
+      << (net->forward(x) - net->forwardAll(x)[0]).abs().max().item<double>();
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,0 +1,113 @@
+#include "models/UNetInference.h"
+
+#include <torch/nn.h>
+
+#include <ATen/Context.h>
+
+#include "core/TorchCompat.h"
+#include "models/FusedNormAct.h"
+#include "models/UNet.h"
+
+namespace seg {
+
+namespace {
+
+std::vector<int64_t> vec(const std::array<int64_t, 3>& a) { return {a[0], a[1], a[2]}; }
+
+// oneDNN for every shape when this LibTorch has it (at::_convolution's heuristic would
+// pick im2col for batch-1 inputs with few planes); the result is the same convolution.
+torch::Tensor convolution(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                          const std::vector<int64_t>& stride, const std::vector<int64_t>& padding) {
+  const std::vector<int64_t> dilation{1, 1, 1};
+  if (at::hasMKLDNN()) return at::mkldnn_convolution(x.contiguous(), weight, bias, padding, stride, dilation, 1);
+  return at::conv3d(x, weight, bias, stride, padding, dilation, 1);
+}
+
+// Transposed convolution with kernel == stride (no overlap, no bias), written into `out`
+// (B, Cout, D*kz, H*ky, W*kx), a channel slice of the concatenation buffer. Each input
+// voxel becomes a kz*ky*kx block, so it is one GEMM (Cout*K, Cin) x (Cin, D*H*W) per
+// sample and a strided copy into place (what slow_conv_transpose3d computes, without its
+// col2vol pass and the separate copy that torch::cat would make).
+void upsampleInto(const torch::Tensor& x, const torch::Tensor& weight, const std::array<int64_t, 3>& k,
+                  const torch::Tensor& out) {
+  const int64_t cin = x.size(1), cout = weight.size(1), d = x.size(2), h = x.size(3), w = x.size(4);
+  const auto matrix = weight.reshape({cin, cout * k[0] * k[1] * k[2]}).t();
+  for (int64_t b = 0; b < x.size(0); ++b) {
+    const auto y = at::mm(matrix, x[b].reshape({cin, d * h * w})).view({cout, k[0], k[1], k[2], d, h, w});
+    out[b].view({cout, d, k[0], h, k[1], w, k[2]}).copy_(y.permute({0, 4, 1, 5, 2, 6, 3}));
+  }
+}
+
+// One encoder/decoder stage: convs_per_stage x (conv -> instance norm -> [dropout: identity
+// in eval] -> LeakyReLU). The last block writes into `into` when it is defined (a channel
+// slice of the decoder's concatenation buffer), else into its own tensor.
+torch::Tensor runStage(const torch::nn::SequentialImpl& stage, const std::array<int64_t, 3>& kernel,
+                       const std::array<int64_t, 3>& firstStride, torch::Tensor x, const torch::Tensor& into) {
+  const std::vector<int64_t> padding{kernel[0] / 2, kernel[1] / 2, kernel[2] / 2};
+  const size_t n = stage.size();
+  bool first = true;
+  for (size_t i = 0; i < n; ++i) {
+    if (auto* conv = stage[i]->as<torch::nn::Conv3d>()) {
+      x = convolution(x, conv->weight, conv->bias, first ? vec(firstStride) : std::vector<int64_t>{1, 1, 1}, padding);
+      first = false;
+    } else if (auto* norm = stage[i]->as<torch::nn::InstanceNorm3d>()) {
+      // The activation that follows (skipping dropout) and whether this is the stage's last block.
+      double slope = 1.0;  // no activation: max(y, 1 * y) = y
+      bool last = true;
+      for (size_t j = i + 1; j < n; ++j) {
+        if (auto* act = stage[j]->as<torch::nn::LeakyReLU>()) {
+          slope = act->options.negative_slope();
+        } else if (stage[j]->as<torch::nn::Conv3d>()) {
+          last = false;
+          break;
+        }
+      }
+      const torch::Tensor out = last && into.defined() ? into : x;
+      instanceNormLeakyRelu(x, out, norm->weight, norm->bias, norm->options.eps(), slope);
+      x = out;
+    }
+    // LeakyReLU is folded into the norm above; Dropout3d is the identity in eval mode.
+  }
+  return x;
+}
+
+}  // namespace
+
+bool fusedInferenceApplies(const UNetImpl& net, const torch::Tensor& x) {
+  return net.options().fused_inference() && !net.is_training() && net.options().norm() == "instance" &&
+         !torch::GradMode::is_enabled() && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
+         !compat::autocastEnabled(c10::DeviceType::CPU);
+}
+
+torch::Tensor fusedInferenceForward(UNetImpl& net, const torch::Tensor& input) {
+  TORCH_CHECK(fusedInferenceApplies(net, input),
+              "UNet: the fused inference path needs eval mode, instance norm, a float32 CPU input, no autograd "
+              "and no autocast");
+  net.checkInput(input);
+  const auto& f = net.options().features();
+  const auto stages = static_cast<int64_t>(f.size());
+  const int64_t batch = input.size(0);
+  // concat[s] = [upsampled stage s+1 | skip of stage s], (B, 2 f[s], size of stage s).
+  std::vector<torch::Tensor> concat(stages);
+  torch::Tensor x = input;
+  std::array<int64_t, 3> size{input.size(2), input.size(3), input.size(4)};
+  for (int64_t s = 0; s < stages; ++s) {
+    for (int a = 0; a < 3; ++a) size[a] /= net.strides_[s][a];
+    torch::Tensor skip;
+    if (s + 1 < stages) {
+      concat[s] = torch::empty({batch, 2 * f[s], size[0], size[1], size[2]}, input.options());
+      skip = concat[s].narrow(1, f[s], f[s]);
+    }
+    x = runStage(*net.encoder_[s]->as<torch::nn::Sequential>(), net.kernels_[s], net.strides_[s], x, skip);
+  }
+  for (int64_t d = 0; d + 1 < stages; ++d) {
+    const int64_t s = stages - 2 - d;
+    const auto* up = net.upsample_[d]->as<torch::nn::ConvTranspose3d>();
+    upsampleInto(x, up->weight, net.strides_[s + 1], concat[s].narrow(1, 0, f[s]));
+    x = runStage(*net.decoder_[d]->as<torch::nn::Sequential>(), net.kernels_[s], {1, 1, 1}, concat[s], {});
+    concat[s] = torch::Tensor();
+  }
+  return convolution(x, net.head_->weight, net.head_->bias, {1, 1, 1}, {0, 0, 0});
+}
+
+}  // namespace seg
