@@ -39,7 +39,8 @@ summary = {
     "python_over_cpp_per_round": [r["python_over_cpp"] for r in results],
     "load_average_1_5_15_per_round": loads,
     "cpp_fp32_cpu_seconds": med("cpp_fp32_cpu_seconds"), "python_fp32_cpu_seconds": med("python_fp32_cpu_seconds"),
-    "cpp_plain_fp32_seconds": med("cpp_plain_fp32_seconds"),
+    "cpp_plain_fp32_seconds": med("cpp_plain_fp32_seconds"), "cpp_plain_fp32_cpu_seconds": med("cpp_plain_fp32_cpu_seconds"),
+    "plain_over_fused_per_round": [r["cpp_plain_fp32_seconds"] / r["cpp_fp32_seconds"] for r in results],
     "plain_over_fused": statistics.median(r["cpp_plain_fp32_seconds"] / r["cpp_fp32_seconds"] for r in results),
     "fused_over_plain_max_abs_diff": max(r["fused_over_plain_max_abs_diff"] for r in results),
     "cpp_best": [(r["cpp_best_tile_batch"], r["cpp_best_workers"]) for r in results],
@@ -63,9 +64,10 @@ print("  per round: python/segtrain %s, load average (1 5 15 min) at each round'
     ", ".join("%.2f" % v for v in summary["python_over_cpp_per_round"]), ["/".join(l) for l in loads]))
 print("  process CPU seconds (all threads) of the best runs: segtrain %.2f, python %.2f" % (
     summary["cpp_fp32_cpu_seconds"], summary["python_fp32_cpu_seconds"]))
-print("  segtrain plain module-by-module forward (fused_inference off) at the same setting: %.2f s, %.2fx the fused path"
-      ", max |difference| %.2e" % (summary["cpp_plain_fp32_seconds"], summary["plain_over_fused"],
-                                   summary["fused_over_plain_max_abs_diff"]))
+print("  segtrain plain module-by-module forward (fused_inference off) at the same setting: %.2f s (%.2f CPU s), "
+      "%.2fx the fused path (per round %s), max |difference| %.2e" % (
+          summary["cpp_plain_fp32_seconds"], summary["cpp_plain_fp32_cpu_seconds"], summary["plain_over_fused"],
+          ", ".join("%.2f" % v for v in summary["plain_over_fused_per_round"]), summary["fused_over_plain_max_abs_diff"]))
 print("  max |logit difference| %.2e (must be <= 1e-4)" % summary["max_abs_logit_diff"])
 if summary["bf16_speedup"] is not None:
   print("  bf16 autocast: speed-up %.2f, Dice vs fp32 per class %s, argmax agreement %.4f, native bf16 CPU: %s" % (
