@@ -23,7 +23,8 @@ total=0
 for target in "${TARGETS[@]}"; do
   kind=${target%_fuzzer}
   work="$BUILD/run/$target"; findings="$BUILD/findings/$target"
-  rm -rf "$work"; mkdir -p "$work/corpus" "$findings"
+  # Findings of earlier runs are not this run's: fixed ones live in fuzz/regressions/.
+  rm -rf "$work" "$findings"; mkdir -p "$work/corpus" "$findings"
   cp fuzz/corpus/"$kind"/* "$work/corpus/"
   [[ -d fuzz/regressions/$kind ]] && cp fuzz/regressions/"$kind"/* "$work/corpus/" 2>/dev/null
   # detect_leaks=0: ITK and yaml-cpp keep process-lifetime singletons (see docs/reliability.md).

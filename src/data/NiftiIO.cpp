@@ -61,11 +61,28 @@ uint32_t byteSwap32(uint32_t v) {
   return ((v & 0xffu) << 24) | ((v & 0xff00u) << 8) | ((v >> 8) & 0xff00u) | (v >> 24);
 }
 
+// Bytes per value of a NIfTI-1 datatype code (nifti1.h NIFTI_TYPE_*); 0 for a code ITK
+// does not know. ITK sizes its buffer from the datatype, never from bitpix, so the
+// completeness checks must too (fuzzed headers with bitpix 0 or 3 slipped past them).
+int datatypeBytes(int16_t datatype) {
+  switch (datatype) {
+    case 2: case 256: return 1;                  // UINT8, INT8
+    case 4: case 512: return 2;                  // INT16, UINT16
+    case 8: case 16: case 768: return 4;         // INT32, FLOAT32, UINT32
+    case 64: case 1024: case 1280: case 32: return 8;  // FLOAT64, INT64, UINT64, COMPLEX64
+    case 128: return 3;                          // RGB24
+    case 2304: return 4;                         // RGBA32
+    case 1536: case 1792: return 16;             // FLOAT128, COMPLEX128
+    case 2048: return 32;                        // COMPLEX256
+    default: return 0;
+  }
+}
+
 // What we need from the raw NIfTI-1 header to check the data ourselves.
 struct RawHeader {
   bool swapped = false;       // file byte order differs from ours
   int16_t datatype = 0;       // NIFTI_TYPE_*
-  int bytesPerValue = 0;      // bitpix / 8
+  int bytesPerValue = 0;      // from the datatype; 0 for a datatype ITK refuses
   uint64_t voxOffset = 0;     // start of the data
   uint64_t numValues = 0;     // product of dim[1..dim[0]]; 0 when the header is odd
   uint64_t expectedBytes() const { return voxOffset + numValues * static_cast<uint64_t>(bytesPerValue); }
@@ -127,7 +144,7 @@ RawHeader readRawHeader(const std::string& path) {
   field(70, 2, &h.datatype);
   field(72, 2, &bitpix);
   field(108, 4, &voxOffset);
-  h.bytesPerValue = bitpix > 0 ? bitpix / 8 : 0;
+  h.bytesPerValue = datatypeBytes(h.datatype);
   // Checks below were found by fuzz/nifti_fuzzer (inputs kept in fuzz/regressions/nifti).
   // A float -> integer conversion of an out-of-range vox_offset is undefined behaviour.
   if (std::isfinite(voxOffset) && voxOffset > 1e12f) {
@@ -142,7 +159,14 @@ RawHeader readRawHeader(const std::string& path) {
   if (dim[0] >= 1 && dim[0] <= 7) {
     h.numValues = 1;
     for (int i = 1; i <= dim[0]; ++i) {
-      h.numValues *= dim[i] > 0 ? static_cast<uint64_t>(dim[i]) : 0;
+      // A used dimension of 0 or less leaves nothing to read, and ITK does not refuse it: it
+      // counts it as 1 and allocates the product of the others (a fuzzed 4D header with
+      // dim[4] = 0 asked for 6.6 TB), which our size checks below would not have compared.
+      if (dim[i] <= 0) {
+        throw InputError(path + ": invalid NIfTI header: dim[" + std::to_string(i) + "] is " + std::to_string(dim[i]) +
+                         " (each of the " + std::to_string(dim[0]) + " dimensions needs at least 1 voxel)");
+      }
+      h.numValues *= static_cast<uint64_t>(dim[i]);
       // 2^48 values (dims up to 32767^7 would wrap a 64-bit count) is far beyond any scan.
       if (h.numValues > (uint64_t{1} << 48)) {
         throw InputError(path + ": invalid NIfTI header: dimensions promise more than 2^48 values");

@@ -371,6 +371,26 @@ TEST(NiftiIO, BothByteOrdersReadTheSame) {
   }
 }
 
+// ITK sizes the data by the datatype and counts a used dimension of 0 as 1; our
+// completeness checks must read the header the same way (fuzz/regressions/nifti holds
+// the fuzzed headers that asked ITK for terabytes through bitpix 0 or a dim of 0).
+TEST(NiftiIO, HeaderIsJudgedByDatatypeAndEveryUsedDimension) {
+  TempDir dir;
+  RawNifti raw;
+  raw.datatype = 4;  // INT16: 12 values, 24 bytes, none of them in the file
+  raw.bitpix = 0;
+  const std::string path = dir.file("bitpix0.nii");
+  writeBytes(path, rawNiftiBytes(raw));
+  EXPECT_EQ(errorOf([&] { readImage(path); }), path + ": truncated file: 0 of 24 data bytes present");
+
+  RawNifti flat;
+  flat.size = {3, 2, 0};
+  const std::string flatPath = dir.file("dim0.nii");
+  writeBytes(flatPath, rawNiftiBytes(flat));
+  EXPECT_EQ(errorOf([&] { readImageInfo(flatPath); }),
+            flatPath + ": invalid NIfTI header: dim[3] is 0 (each of the 3 dimensions needs at least 1 voxel)");
+}
+
 // ITK applies scl_slope/scl_inter and reports such a file as float.
 TEST(NiftiIO, ScaledIntegerFileIsReadScaled) {
   TempDir dir;
