@@ -132,9 +132,12 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   const DatasetManifest manifest = loadManifest(config.data);
   const int numClasses = manifest.numClasses();
   const Split split = makeSplit(config.data, manifest);
-  log->info("dataset '{}': {} training cases, fold {}/{}: {} train, {} validation, {} classes", manifest.name,
-            manifest.training.size(), config.data.fold, config.data.num_folds, split.train.size(),
-            split.val.size(), numClasses);
+  // With a split file, data.num_folds plays no part: name the file the fold indexes instead.
+  const std::string foldText = config.data.split_file.empty()
+                                   ? std::to_string(config.data.fold) + "/" + std::to_string(config.data.num_folds)
+                                   : std::to_string(config.data.fold) + " of " + config.data.split_file;
+  log->info("dataset '{}': {} training cases, fold {}: {} train, {} validation, {} classes", manifest.name,
+            manifest.training.size(), foldText, split.train.size(), split.val.size(), numClasses);
   if (split.train.empty()) throw InputError("data.fold: fold " + std::to_string(config.data.fold) + " leaves no training cases");
 
   const int loadThreads = std::max(1u, std::thread::hardware_concurrency());

@@ -42,6 +42,7 @@ train:
 YAML
 "$BIN/segtrain" --config list.yaml --output run1 --log-level info > run1.txt 2>&1 || { cat run1.txt; fail "segtrain exited $?"; }
 grep -q "2 train, 1 validation" run1/train.log || fail "fold 0 of the split file not used: $(grep dataset run1/train.log)"
+grep -q "fold 0 of splits_final.json: 2 train" run1/train.log || fail "log should name the split file, not data.num_folds: $(grep dataset run1/train.log)"
 grep -q "loaded 2 cases (0 from the cache" run1/train.log || fail "first run should fill the cache"
 [[ $(ls cache/*.segcache | wc -l) -eq 3 ]] || fail "expected 3 cache entries, got $(ls cache)"
 ls cache | grep -q tmp && fail "temporary cache file left behind"
