@@ -6,8 +6,7 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3
-rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 
 "$BIN/segdata" synth --out data --cases 4 --test-cases 0 --size 24 24 16 --seed 5 --log-level warn >/dev/null || fail "synth"
 mkdir -p scans masks

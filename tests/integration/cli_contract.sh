@@ -4,8 +4,7 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3
-rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 expect() {  # expect RC PATTERN cmd...
   local want=$1 pattern=$2; shift 2
   "$@" > out.txt 2> err.txt; local rc=$?

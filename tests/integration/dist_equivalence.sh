@@ -7,9 +7,8 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3
-rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then echo "skip: /usr/bin/python3 has no torch"; exit 0; fi
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"
+needTorch
 compare() { /usr/bin/python3 "$SRC/scripts/reference/compare_checkpoints.py" "$@"; }
 
 "$BIN/segdata" synth --out data --cases 6 --test-cases 1 --size 40 40 24 --seed 3 >/dev/null || fail synth

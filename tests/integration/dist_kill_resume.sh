@@ -11,11 +11,8 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3
-rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then echo "skip: /usr/bin/python3 has no torch"; exit 0; fi
-loads() { /usr/bin/python3 -c "import torch,sys; torch.jit.load(sys.argv[1])" "$1" 2>/dev/null; }
-freeport() { /usr/bin/python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"
+needTorch
 checkpoints() { local n; n=$(grep -c "checkpoint at iteration" "$1/train.log" 2>/dev/null); echo "${n:-0}"; }
 now() { date +%s; }
 

@@ -5,9 +5,8 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR [TRIALS]
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3; TRIALS=${4:-2}
-rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then echo "skip: /usr/bin/python3 has no torch"; exit 0; fi
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"
+needTorch
 
 "$BIN/segdata" synth --out data --cases 6 --test-cases 2 --size 40 40 24 --seed 5 >/dev/null || fail synth
 cat > k.yaml <<YAML
@@ -50,7 +49,7 @@ for trial in $(seq 1 "$TRIALS"); do
       done
       kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
     fi
-    wait "$pid"; rc=$?
+    wait "$pid" 2>/dev/null; rc=$?
     [[ $rc -eq 0 && -f part/checkpoint_final.pt ]] && break
     [[ $rc -eq 137 || $rc -eq 0 ]] || fail "trial $trial attempt $attempt exited $rc"
     if [[ -f part/checkpoint_latest.pt ]]; then
@@ -71,7 +70,7 @@ for spec in USR1:138 TERM:143; do
   rm -rf sig
   "$BIN/segtrain" --config k.yaml --set output.checkpoint_every_minutes=30 --output sig --log-level error 2>sig.txt & pid=$!
   for _ in $(seq 1 3000); do [[ -f sig/train.log ]] && grep -q "model: U-Net" sig/train.log && break; sleep 0.02; done
-  kill -"$sig" "$pid"; wait "$pid"; rc=$?
+  kill -"$sig" "$pid"; wait "$pid" 2>/dev/null; rc=$?
   [[ $rc -eq $want ]] || fail "SIG$sig: exit $rc, expected $want; $(cat sig.txt)"
   [[ -f sig/checkpoint_latest.pt && ! -f sig/checkpoint_final.pt ]] || fail "SIG$sig: expected only checkpoint_latest.pt"
   grep -q "stop requested" sig/train.log || fail "SIG$sig: log does not say the stop was requested"

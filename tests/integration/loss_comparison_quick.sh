@@ -6,8 +6,7 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3
-rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 script="$SRC/scripts/experiments/loss_comparison.sh"
 
 "$script" --quick --bin "$BIN" --out out > log.txt 2>&1 || fail "script exited $?: $(tail -20 log.txt)"

@@ -9,13 +9,8 @@ SRC=$2
 WORK=$3
 PY=/usr/bin/python3
 
-if ! "$PY" -c "import nibabel, numpy" 2>/dev/null; then
-  echo "SKIP: $PY has no nibabel (apt-get install python3-nibabel)"
-  exit 0
-fi
-
-rm -rf "$WORK"
-mkdir -p "$WORK"
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"
+needNibabel
 # Anisotropic spacing and an off-centre origin make axis-order and LPS/RAS mistakes visible.
 "$BIN/segdata" synth --out "$WORK/ds" --cases 2 --test-cases 1 --size 20 18 16 \
   --spacing 0.7 0.9 2.5 --seed 5 --max-radius 3 --log-level warn

@@ -8,12 +8,8 @@
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3
 PY=/usr/bin/python3
-fail() { echo "FAIL: $*" >&2; exit 1; }
-if ! "$PY" -c "import nibabel, numpy" 2>/dev/null; then
-  echo "SKIP: $PY has no nibabel/numpy (apt-get install python3-nibabel)"
-  exit 0
-fi
-rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"
+needNibabel
 
 "$BIN/segdata" synth --out data --cases 3 --test-cases 1 --size 24 24 16 --seed 4 --log-level warn >/dev/null || fail "synth"
 cat > tiny.yaml <<YAML

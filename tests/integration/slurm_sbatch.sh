@@ -8,9 +8,8 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3
-rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"; WORK=$PWD
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"; WORK=$PWD
 fail() { echo "FAIL: $*" >&2; showlogs; exit 1; }
-skip() { echo "SKIPPED: $*"; exit 77; }
 showlogs() { for f in "$WORK"/log/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -15 "$f"; }; done >&2; }
 
 [[ $(id -u) -eq 0 ]] || skip "needs root to start munged, slurmctld and slurmd"
@@ -18,7 +17,6 @@ for tool in munged slurmctld slurmd sbatch srun scontrol squeue sinfo; do
   command -v "$tool" >/dev/null || PATH=$PATH:/usr/sbin
   command -v "$tool" >/dev/null || skip "$tool not installed (apt-get install slurm-wlm munge)"
 done
-freeport() { /usr/bin/python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
 
 mkdir -p munge state spool log
 chmod 755 munge

@@ -4,8 +4,7 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3
-rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 
 "$BIN/segdata" synth --out data --cases 6 --test-cases 2 --size 40 40 24 --seed 3 >/dev/null || fail "synth"
 

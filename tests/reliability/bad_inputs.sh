@@ -8,8 +8,8 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3
-rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
-if ! /usr/bin/python3 -c "import nibabel, numpy" 2>/dev/null; then echo "skip: /usr/bin/python3 lacks nibabel/numpy"; exit 0; fi
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"
+needNibabel
 
 tried=0; clear=0; crashes=0; skipped=0; failures=()
 
@@ -45,7 +45,7 @@ check() {
     failures+=("$name: $problem; stderr: $(tail -c 400 "logs/$name.err" | tr '\n' ' ')")
   fi
 }
-skip() { skipped=$((skipped + 1)); echo "skipped: $1: $2"; }
+skipCase() { skipped=$((skipped + 1)); echo "skipped: $1: $2"; }
 
 mkdir -p logs
 "$BIN/segdata" synth --out base --cases 4 --test-cases 1 --size 32 32 16 --seed 3 --log-level error >/dev/null \
@@ -242,7 +242,7 @@ if mount -t tmpfs -o ro,size=64k tmpfs ro 2>/dev/null && mount -t tmpfs -o size=
   umount ro full
 else
   for c in readonly_train readonly_eval full_train full_eval full_synth full_export; do
-    skip "$c" "mount -t tmpfs is not permitted here"
+    skipCase "$c" "mount -t tmpfs is not permitted here"
   done
 fi
 

@@ -10,11 +10,8 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR [TRIALS (default 5)] [SEED]
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3; TRIALS=${4:-5}; RANDOM=${5:-$$}
-rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then echo "skip: /usr/bin/python3 has no torch"; exit 0; fi
-loads() { /usr/bin/python3 -c "import torch,sys; torch.jit.load(sys.argv[1])" "$1" 2>/dev/null; }
-freeport() { /usr/bin/python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"
+needTorch
 nowNs() { date +%s%N; }
 
 "$BIN/segdata" synth --out data --cases 6 --test-cases 1 --size 40 40 24 --seed 4 --log-level error >/dev/null || fail synth

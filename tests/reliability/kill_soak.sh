@@ -9,9 +9,8 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR [TRIALS (default 20)] [KILLS_PER_TRIAL (default 3)] [SEED]
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3; TRIALS=${4:-20}; KILLS=${5:-3}; RANDOM=${6:-$$}
-rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then echo "skip: /usr/bin/python3 has no torch"; exit 0; fi
+source "$SRC/tests/support/lib.sh"; workdir "$WORK"
+needTorch
 
 "$BIN/segdata" synth --out data --cases 6 --test-cases 2 --size 40 40 24 --seed 5 --log-level error >/dev/null || fail synth
 cat > k.yaml <<YAML
@@ -47,7 +46,6 @@ done_iterations() {
   echo "${n:-0}"
 }
 
-loads() { /usr/bin/python3 -c "import torch,sys; torch.jit.load(sys.argv[1])" "$1" 2>/dev/null; }
 exact=0; kills=0; resumes=0; unloadable=0; problems=()
 for trial in $(seq 1 "$TRIALS"); do
   # A trial counts only when at least one kill landed; a run that outpaced every kill
@@ -69,7 +67,7 @@ for trial in $(seq 1 "$TRIALS"); do
         sleep "$(awk -v r=$RANDOM -v w="$window" 'BEGIN { printf "%.3f", r / 32768 * w }')"
         kill -KILL "$pid" 2>/dev/null && trialKills=$((trialKills + 1))
       fi
-      wait "$pid"; rc=$?
+      wait "$pid" 2>/dev/null; rc=$?   # 2>/dev/null: no "Killed" notice from bash
       resumes=$((resumes + resumed))
       if [[ $rc -eq 0 ]]; then finished=1; break; fi
       [[ $rc -eq 137 ]] || { problems+=("trial $trial attempt $attempt exited $rc: $(tail -c 300 stderr.txt)"); break; }
