@@ -60,7 +60,7 @@ grep -q "global batch 4" $d/train.log || fail "train.log does not state the glob
 # torchrun-style environment from the real torchrun (Debian python3-torch): its agent
 # serves the TCPStore, every rank is a client; same ranks, same weights, bitwise.
 if /usr/bin/python3 -c "import torch.distributed.run" 2>/dev/null; then
-  port=$(/usr/bin/python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+  port=$(freeport)
   # Explicit per-rank redirects: Debian's torch 1.13 under Python 3.11 cannot map the
   # default "0" to a stream (IntFlag iteration changed) and fails before starting.
   /usr/bin/python3 -m torch.distributed.run --nnodes 1 --nproc_per_node 2 --master_addr 127.0.0.1 \
