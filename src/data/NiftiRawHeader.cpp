@@ -4,8 +4,10 @@
 #include <itk_zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -169,6 +171,24 @@ RawHeader readRawHeader(const std::string& path) {
       }
     }
   }
+  // An origin beyond float range's half (|t| > ~1.7e38, fuzzer) overflows in ITK 5.2's
+  // orientation arithmetic and its float SVD (vnl_svd<float>, LINPACK ssvdc) then never
+  // returns. No scan lies 1000 km from the scanner's origin: refuse the used offsets there.
+  constexpr double kMaxOffsetMm = 1e9;
+  const auto checkOffsets = [&](const char* name, const std::array<size_t, 3>& offsets, int16_t code) {
+    for (int a = 0; a < 3; ++a) {
+      float v = 0;
+      field(offsets[static_cast<size_t>(a)], 4, &v);
+      if (std::fabs(static_cast<double>(v)) > kMaxOffsetMm) {
+        char value[32];
+        std::snprintf(value, sizeof value, "%g", static_cast<double>(v));
+        throw InputError(path + ": invalid NIfTI header: " + name + " offset " + "xyz"[a] + " is " + value +
+                         " (more than 1e9 mm from the origin; code " + std::to_string(code) + ")");
+      }
+    }
+  };
+  if (sformCode > 0) checkOffsets("srow_x/y/z", {292, 308, 324}, sformCode);
+  if (qformCode > 0) checkOffsets("qoffset_x/y/z", {268, 272, 276}, qformCode);
   return h;
 }
 

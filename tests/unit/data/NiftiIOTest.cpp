@@ -391,6 +391,46 @@ TEST(NiftiIO, HeaderIsJudgedByDatatypeAndEveryUsedDimension) {
             flatPath + ": invalid NIfTI header: dim[3] is 0 (each of the 3 dimensions needs at least 1 voxel)");
 }
 
+// An sform translation beyond half the float range sent ITK 5.2's float SVD into a loop
+// that never returned (two fuzz findings in fuzz/regressions/nifti); offsets more than
+// 1e9 mm from the origin are refused, for the sform and the qform, while a far but
+// plausible origin still reads.
+TEST(NiftiIO, OffsetsFarBeyondAnyScannerAreRefused) {
+  TempDir dir;
+  RawNifti raw;
+  raw.data = bytesOf(std::vector<float>(12, 1.0f));
+  const auto withSform = [&](float tx) {
+    std::vector<unsigned char> bytes = rawNiftiBytes(raw);
+    put<int16_t>(bytes, 254, 2, false);  // sform_code: aligned to a template
+    const float srow[12] = {1.5f, 0, 0, tx, 0, 2.0f, 0, -20.0f, 0, 0, 3.0f, 7.0f};
+    for (int i = 0; i < 12; ++i) put<float>(bytes, 280 + 4 * static_cast<size_t>(i), srow[i], false);
+    // The same transform as a qform (identity rotation), as scanners and our writer store it.
+    put<int16_t>(bytes, 252, 1, false);
+    const float qoffset[3] = {tx, -20.0f, 7.0f};
+    for (int i = 0; i < 3; ++i) put<float>(bytes, 268 + 4 * static_cast<size_t>(i), qoffset[i], false);
+    return bytes;
+  };
+  const std::string far = dir.file("far.nii");
+  writeBytes(far, withSform(-2.1e38f));
+  EXPECT_EQ(errorOf([&] { readImageInfo(far); }),
+            far + ": invalid NIfTI header: srow_x/y/z offset x is -2.1e+38 (more than 1e9 mm from the origin; code 2)");
+  const std::string plausible = dir.file("plausible.nii");
+  writeBytes(plausible, withSform(-1500.0f));
+  const Volume v = readImage(plausible);
+  // NIfTI RAS x = -1500 is LPS x = +1500 in ITK.
+  EXPECT_DOUBLE_EQ(v.geometry.origin[0], 1500.0);
+  EXPECT_DOUBLE_EQ(v.geometry.origin[1], 20.0);
+  EXPECT_DOUBLE_EQ(v.geometry.origin[2], 7.0);
+
+  std::vector<unsigned char> qform = rawNiftiBytes(raw);
+  put<int16_t>(qform, 252, 1, false);  // qform_code: scanner
+  put<float>(qform, 276, 3.0e9f, false);  // qoffset_z
+  const std::string q = dir.file("qform.nii");
+  writeBytes(q, qform);
+  EXPECT_EQ(errorOf([&] { readImage(q); }),
+            q + ": invalid NIfTI header: qoffset_x/y/z offset z is 3e+09 (more than 1e9 mm from the origin; code 1)");
+}
+
 // ITK applies scl_slope/scl_inter and reports such a file as float.
 TEST(NiftiIO, ScaledIntegerFileIsReadScaled) {
   TempDir dir;
