@@ -4,7 +4,6 @@
 #include <itk_zlib.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -157,6 +156,17 @@ RawHeader readRawHeader(const std::string& path) {
       }
     }
   }
+  // An origin beyond half the float range (|t| > ~1.7e38, fuzzer) overflows in ITK 5.2's
+  // orientation arithmetic and its float SVD (vnl_svd<float>, LINPACK ssvdc) then never
+  // returns. No scan lies 1000 km from the scanner's origin: refuse the used offsets there.
+  const auto checkOffset = [&](const char* name, int axis, float v, int16_t code) {
+    if (std::fabs(static_cast<double>(v)) > 1e9) {
+      char value[32];
+      std::snprintf(value, sizeof value, "%g", static_cast<double>(v));
+      throw InputError(path + ": invalid NIfTI header: " + name + " offset " + "xyz"[axis] + " is " + value +
+                       " (more than 1e9 mm from the origin; code " + std::to_string(code) + ")");
+    }
+  };
   // A used sform whose axes are degenerate (zero, denormal or astronomically long columns)
   // also ends in vnl's abort() once ITK normalises the columns: refuse it too.
   if (sformCode > 0) {
@@ -170,25 +180,15 @@ RawHeader readRawHeader(const std::string& path) {
                          std::to_string(norm) + " mm (sform_code " + std::to_string(sformCode) + ")");
       }
     }
+    for (int a = 0; a < 3; ++a) checkOffset("srow_x/y/z", a, srow[4 * a + 3], sformCode);
   }
-  // An origin beyond float range's half (|t| > ~1.7e38, fuzzer) overflows in ITK 5.2's
-  // orientation arithmetic and its float SVD (vnl_svd<float>, LINPACK ssvdc) then never
-  // returns. No scan lies 1000 km from the scanner's origin: refuse the used offsets there.
-  constexpr double kMaxOffsetMm = 1e9;
-  const auto checkOffsets = [&](const char* name, const std::array<size_t, 3>& offsets, int16_t code) {
+  if (qformCode > 0) {
     for (int a = 0; a < 3; ++a) {
       float v = 0;
-      field(offsets[static_cast<size_t>(a)], 4, &v);
-      if (std::fabs(static_cast<double>(v)) > kMaxOffsetMm) {
-        char value[32];
-        std::snprintf(value, sizeof value, "%g", static_cast<double>(v));
-        throw InputError(path + ": invalid NIfTI header: " + name + " offset " + "xyz"[a] + " is " + value +
-                         " (more than 1e9 mm from the origin; code " + std::to_string(code) + ")");
-      }
+      field(268 + 4 * static_cast<size_t>(a), 4, &v);
+      checkOffset("qoffset_x/y/z", a, v, qformCode);
     }
-  };
-  if (sformCode > 0) checkOffsets("srow_x/y/z", {292, 308, 324}, sformCode);
-  if (qformCode > 0) checkOffsets("qoffset_x/y/z", {268, 272, 276}, qformCode);
+  }
   return h;
 }
 

@@ -65,6 +65,8 @@ torch::serialize::InputArchive openArchive(const std::string& path) {
   return archive;
 }
 
+constexpr const char* kTempInfix = ".tmp-";  // <checkpoint path>.tmp-<pid> while it is written
+
 }  // namespace
 
 void saveCheckpoint(const std::string& path, UNet& model, torch::optim::Optimizer* optimizer,
@@ -90,7 +92,7 @@ void saveCheckpoint(const std::string& path, UNet& model, torch::optim::Optimize
   // writer throws from its destructor when a write fails (disk full), which terminates the
   // process. The callback never reports a short write to it; it keeps the first error and
   // we raise it once the archive is done.
-  const std::string temp = path + ".tmp-" + std::to_string(::getpid());
+  const std::string temp = path + kTempInfix + std::to_string(::getpid());
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw InputError("cannot write checkpoint '" + path + "': " + std::strerror(errno));
   int writeErrno = 0;
@@ -125,6 +127,18 @@ void saveCheckpoint(const std::string& path, UNet& model, torch::optim::Optimize
   std::filesystem::rename(temp, path, ec);
   if (ec) fail(ec.message());
   fsyncPath(std::filesystem::path(path).parent_path().string());
+}
+
+void removeStaleCheckpointTemps(const std::string& dir) {
+  const std::string infix = std::string(".pt") + kTempInfix;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("checkpoint_", 0) == 0 && name.find(infix) != std::string::npos) {
+      std::error_code ignored;
+      std::filesystem::remove(entry.path(), ignored);
+    }
+  }
 }
 
 CheckpointState readCheckpointState(const std::string& path) {

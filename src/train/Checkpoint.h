@@ -24,6 +24,11 @@ struct CheckpointState {
 void saveCheckpoint(const std::string& path, UNet& model, torch::optim::Optimizer* optimizer,
                     const CheckpointState& state, const GradScaler* scaler = nullptr);
 
+// saveCheckpoint writes through `<path>.tmp-<pid>` and renames; a SIGKILL mid-write leaves
+// that temporary behind. Removes the ones of checkpoint_*.pt files in `dir` (never read,
+// only clutter); errors are ignored.
+void removeStaleCheckpointTemps(const std::string& dir);
+
 // Reads only the state (for segeval and resume: which model to build).
 CheckpointState readCheckpointState(const std::string& path);
 

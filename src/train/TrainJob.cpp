@@ -15,6 +15,7 @@
 #include "core/TorchCompat.h"
 #include "data/CaseLoader.h"
 #include "data/Dataset.h"
+#include "train/Checkpoint.h"
 #include "train/DataSetup.h"
 #include "train/Factories.h"
 #include "train/dist/DataParallel.h"
@@ -37,19 +38,6 @@ void checkChannels(const std::vector<LoadedCase>& cases, const DatasetManifest& 
       throw InputError("case '" + c.id + "': image has " + std::to_string(c.image.channels) +
                        " channel(s) but " + manifest.root + "/dataset.json declares " + std::to_string(declared) +
                        " (a 4D file where a 3D one is expected?)");
-    }
-  }
-}
-
-// A checkpoint write interrupted by SIGKILL leaves its temporary behind; it is never
-// read, only clutter, so a new or resumed run removes the ones it recognises.
-void removeStaleCheckpointTemps(const fs::path& outDir) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(outDir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("checkpoint_", 0) == 0 && name.find(".pt.tmp-") != std::string::npos) {
-      std::error_code ignored;
-      fs::remove(entry.path(), ignored);
     }
   }
 }
@@ -147,7 +135,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   const std::string configYaml = toYaml(config);
   if (job.launch.rank == 0) {
     writeFileAtomically((outDir / "config.yaml").string(), configYaml);
-    removeStaleCheckpointTemps(outDir);
+    removeStaleCheckpointTemps(outDir.string());  // left by a SIGKILL mid-write
   }
   const PreprocessOptions preprocess = preprocessOptions(config.data, "data");
   const int64_t inChannels = trainCases->front().image.channels;

@@ -25,7 +25,6 @@ namespace seg::dist {
 
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::Store> baseStore;  // the TCPStore under the prefixes (owns the timeout)
   c10::intrusive_ptr<compat::CollectiveBackend> backend;
   bool nccl = false;
   bool shutDown = false;
@@ -118,6 +117,9 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const P
 
   auto log = logger("dist");
   auto impl = std::make_unique<Impl>();
+  const std::string rendezvousDeadline =
+      "dist.rendezvous_timeout_s = " + std::to_string(options.rendezvousTimeout.count() / 1000) + " s";
+  c10::intrusive_ptr<c10d::Store> tcpStore;  // under the prefixes; owns the client timeout
   if (env.worldSize > 1 || !env.masterAddr.empty()) {
     c10d::TCPStoreOptions storeOptions;
     storeOptions.port = static_cast<std::uint16_t>(env.masterPort);
@@ -136,11 +138,10 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const P
     } catch (const std::exception& e) {
       throw InternalError("rank " + std::to_string(env.rank) + ": cannot reach the rendezvous store at " +
                           env.masterAddr + ":" + std::to_string(env.masterPort) + " (" + env.source +
-                          " launch) within dist.rendezvous_timeout_s = " +
-                          std::to_string(options.rendezvousTimeout.count() / 1000) +
-                          " s (did rank 0 start, or die before it served the store?): " + messageOf(e));
+                          " launch) within " + rendezvousDeadline +
+                          " (did rank 0 start, or die before it served the store?): " + messageOf(e));
     }
-    impl->baseStore = impl->store;
+    tcpStore = impl->store;
     if (!env.storePrefix.empty()) {
       impl->store = c10::make_intrusive<c10d::PrefixStore>(env.storePrefix, impl->store);
     }
@@ -166,9 +167,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const P
     try {
       impl->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, env.rank, env.worldSize, glooOptions);
     } catch (const std::exception& e) {
-      throw InternalError("rank " + std::to_string(env.rank) + ": not every rank joined within " +
-                          "dist.rendezvous_timeout_s = " + std::to_string(options.rendezvousTimeout.count() / 1000) +
-                          " s (a rank died or never started): " + messageOf(e));
+      throw InternalError("rank " + std::to_string(env.rank) + ": not every rank joined within " + rendezvousDeadline +
+                          " (a rank died or never started): " + messageOf(e));
     }
 #endif
   } else {
@@ -191,7 +191,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const P
     throw InternalError("rank " + std::to_string(env.rank) + ": not every rank joined the process group: " + messageOf(e));
   }
   rendezvousStore->uncap();
-  group->impl_->baseStore->setTimeout(options.timeout);
+  tcpStore->setTimeout(options.timeout);
   log->info("rank {} of {} joined ({}, {} launch, master {}:{}, local rank {})", env.rank, env.worldSize, backend,
             env.source, env.masterAddr, env.masterPort, env.localRank);
   return group;

@@ -72,5 +72,23 @@ TEST(CheckpointTest, TruncatedAndMissingFilesAreInputErrors) {
   EXPECT_THROW(loadCheckpoint(dir.file("missing.pt"), a, nullptr), InputError);
 }
 
+// A temporary left by a SIGKILL during saveCheckpoint goes; the checkpoints themselves and
+// files that only look similar stay.
+TEST(CheckpointTest, StaleWriteTemporariesAreRemoved) {
+  test::TempDir dir;
+  UNet a(UNetOptions(1, 2).features({4, 8}));
+  saveCheckpoint(dir.file("checkpoint_latest.pt"), a, nullptr, CheckpointState{});
+  for (const char* name : {"checkpoint_latest.pt.tmp-123", "checkpoint_best.pt.tmp-9", "notes.pt.tmp-1", "checkpoint_x.txt"}) {
+    std::ofstream(dir.file(name)) << "partial";
+  }
+  removeStaleCheckpointTemps(dir.path());
+  EXPECT_TRUE(std::filesystem::exists(dir.file("checkpoint_latest.pt")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("checkpoint_latest.pt.tmp-123")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("checkpoint_best.pt.tmp-9")));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("notes.pt.tmp-1")));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("checkpoint_x.txt")));
+  EXPECT_NO_THROW(readCheckpointState(dir.file("checkpoint_latest.pt")));
+}
+
 }  // namespace
 }  // namespace seg
