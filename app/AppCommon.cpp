@@ -8,7 +8,8 @@
 #include <iostream>
 
 #include "core/Error.h"
-#include "core/TorchCompat.h"
+#include "core/TorchInfo.h"
+#include "train/dist/CollectiveBackends.h"
 #include "core/Version.h"
 
 namespace seg::app {
@@ -89,12 +90,23 @@ void addLogFile(const std::string& path) {
 
 std::string versionText(const std::string& tool) {
   std::string text = tool + " " + versionString() + "\n";
-  text += "  LibTorch " + compat::torchVersion() + "\n";
+  text += "  LibTorch " + torchVersion() + (torchHasCuda() ? " (CUDA build)" : " (CPU build)") + "\n";
   text += "  ITK " + itkVersionString() + "\n";
-  const std::string cuda = compat::cudaVersion();
-  text += "  CUDA " + (cuda.empty() ? std::string("none (CPU build)") : cuda) + "\n";
-  const std::string cudnn = compat::cudnnVersion();
-  text += "  cuDNN " + (cudnn.empty() ? std::string("none") : cudnn) + "\n";
+  if (torchHasCuda()) {
+    text += "  CUDA " + cudaBuildVersion() + " (built with)\n";
+    const std::string cudnn = cudnnBuildVersion();
+    text += "  cuDNN " + (cudnn.empty() ? std::string("none") : cudnn + " (built with; loaded " + cudnnLoadedVersion() + ")") + "\n";
+  } else {
+    text += "  CUDA none\n  cuDNN none\n";
+  }
+  const std::string nccl = dist::ncclHeaderVersion();
+  text += "  NCCL " + (nccl.empty() ? std::string("none")
+                                   : nccl + " (nccl.h; LibTorch built with " + dist::ncclTorchBuildVersion() +
+                                         "; loaded " + dist::ncclLibraryVersion() + ")") +
+          "\n";
+  text += "  Gloo " + std::string(dist::glooBuilt() ? "yes" : "no") + "\n";
+  const int gpus = visibleGpus();
+  text += "  GPUs " + (gpus > 0 ? std::to_string(gpus) + " visible" : std::string("none visible")) + "\n";
   return text;
 }
 

@@ -7,6 +7,7 @@
 #include "AppCommon.h"
 #include "core/Error.h"
 #include "eval/EvalJob.h"
+#include "train/Factories.h"
 
 namespace {
 
@@ -79,6 +80,8 @@ int main(int argc, char** argv) {
 
   return seg::app::runTool("segeval", [&]() -> int {
     seg::app::setupConsoleLogging(logLevel);
+    // A GPU that is not there is a usage error before the output folder exists.
+    if (!o.checkpoint.empty()) seg::resolveDevice(o.device, "--device");
     std::error_code ec;
     std::filesystem::create_directories(o.output, ec);
     if (ec) throw seg::InputError("cannot create output directory '" + o.output + "': " + ec.message());

@@ -96,6 +96,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::string level = logLevel.empty() ? config.output.log_level : logLevel;
+    // A GPU that is not there is a usage error before any directory or rank exists.
+    seg::resolveTrainDevice(config);
     if (nproc > 1) {
       if (launch.distributed()) {
         throw seg::InputError("--nproc: this process is already rank " + std::to_string(launch.rank) + " of " +

@@ -23,7 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "core/TorchCompat.h"
+#include "core/Autocast.h"
+#include "core/TorchInfo.h"
 #include "infer/SlidingWindow.h"
 #include "models/UNet.h"
 
@@ -129,7 +130,7 @@ int main(int argc, char** argv) try {
     options.tileBatch = tileBatch;
     options.workers = workers;
     const seg::Network network = [&](const torch::Tensor& x) {
-      seg::compat::AutocastGuard guard(c10::DeviceType::CPU, bf16, torch::kBFloat16);
+      seg::AutocastGuard guard(c10::DeviceType::CPU, bf16, torch::kBFloat16);
       return model->forward(x);
     };
     {  // warm-up: oneDNN primitives for this batch shape, on every thread
@@ -212,7 +213,7 @@ int main(int argc, char** argv) try {
   meta["cpp_best_tile_batch"] = bestBatch;
   meta["cpp_best_workers"] = bestWorkers;
   meta["cpu_native_bf16"] = cpuHasBf16();
-  meta["torch"] = seg::compat::torchVersion();
+  meta["torch"] = seg::torchVersion();
   std::ofstream(dir / "cpp.json") << meta.dump(2) << "\n";
   std::cout << meta.dump(2) << "\n";
   return 0;

@@ -74,7 +74,11 @@ int main(int argc, char** argv) try {
     for (float v : d) var += (v - mean) * (v - mean);
     const double sd = std::sqrt(var / static_cast<double>(d.size())) + 1e-8;
     for (float& v : d) v = static_cast<float>((v - mean) / sd);
-    cases->push_back({"phantom_" + std::to_string(c), std::move(phantom.image), std::move(phantom.label)});
+    seg::LoadedCase loaded;
+    loaded.id = "phantom_" + std::to_string(c);
+    loaded.image = std::move(phantom.image);
+    loaded.label = std::move(phantom.label);
+    cases->push_back(std::move(loaded));
   }
   seg::PatchSamplerOptions samplerOptions;
   samplerOptions.patchZYX = {patch, patch, patch};

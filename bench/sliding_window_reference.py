@@ -1,5 +1,5 @@
-#!/usr/bin/python3
-"""Independent Gaussian sliding-window inference (Debian python3-torch, numpy, scipy) for
+#!/usr/bin/env python3
+"""Independent Gaussian sliding-window inference (the venv's torch, numpy, scipy) for
 the benchmark written by seg_infer_bench: same input, same network (the U-Net of
 scripts/bench/train_step.py, loaded with the C++ weights by module-tree name), same tiles,
 overlap and Gaussian weights, fp32 accumulation, timed at every tile batch size the C++

@@ -11,7 +11,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "core/TorchCompat.h"
+#include "core/Autocast.h"
 #include "losses/DiceCELoss.h"
 #include "models/UNet.h"
 
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     opt.zero_grad();
     torch::Tensor loss;
     {
-      seg::compat::AutocastGuard guard(device.type(), autocast, autocastDtype);
+      seg::AutocastGuard guard(device.type(), autocast, autocastDtype);
       loss = seg::diceCELoss(net->forward(images), labels, options);
     }
     loss.backward();

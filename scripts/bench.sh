@@ -13,28 +13,42 @@ STEPS=${STEPS:-5}
 OUT=${OUT:-bench_results.json}
 ONLY=${ONLY:-P1 P2 P3 P5 P6}
 want() { [[ " $ONLY " == *" $1 "* ]]; }
+PY=${SEG_PYTHON:-$HOME/.venvs/segtrain/bin/python}  # the venv of scripts/setup.sh: the same LibTorch as ours
 cmake --build "$BUILD_DIR" --target seg_train_step seg_loss_step seg_pipeline_bench seg_infer_bench seg_loader_bench >/dev/null
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-field() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+field() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 results=()
 row() { printf '%-4s %-44s %s\n' "$1" "$2" "$3"; }
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $THREADS threads; LibTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (Debian)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $THREADS threads; torch $("$PY" -c 'import torch; print(torch.__version__)') (the venv's; segtrain links its LibTorch)"
 row "id" "benchmark" "result"
 
 if want P1; then
-  # segtrain's U-Net + Dice-CE + SGD step vs the identical model in Python (target <= 0.95).
+  # segtrain's U-Net + Dice-CE + SGD step vs the identical model in Python on the same LibTorch
+  # (target <= 0.95), and vs the same with torch.compile (inductor) when it works on this
+  # machine (COMPILE=0 leaves it out; its compilation is warm-up, not counted).
   shape=(16,32,64,128 64 64 64 2)
   for mode in fp32 bf16; do
-    ours=(); theirs=()
+    ours=(); theirs=(); compiled=()
     for _ in $(seq 1 "$REPEATS"); do
       ours+=("$("$BUILD_DIR/bench/seg_train_step" "${shape[@]}" "$THREADS" "$STEPS" "$mode" | field ms_per_step)")
-      theirs+=("$(/usr/bin/python3 scripts/bench/train_step.py "${shape[@]}" "$THREADS" "$STEPS" "$mode" | field ms_per_step)")
+      theirs+=("$("$PY" scripts/bench/train_step.py "${shape[@]}" "$THREADS" "$STEPS" "$mode" | field ms_per_step)")
+      if [[ "${COMPILE:-1}" == 1 ]]; then
+        c=$("$PY" scripts/bench/train_step.py "${shape[@]}" "$THREADS" "$STEPS" "$mode" cpu compile 2>/dev/null | field ms_per_step) \
+          && compiled+=("$c") || { echo "note: torch.compile failed for $mode; left out" >&2; COMPILE=0; }
+      fi
     done
     a=$(printf '%s\n' "${ours[@]}" | median); b=$(printf '%s\n' "${theirs[@]}" | median)
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a / b}')
     row P1 "train step $mode (U-Net 16-128, 64^3, batch 2)" "segtrain $(printf %.0f "$a") ms / python $(printf %.0f "$b") ms = $ratio (target <= 0.95)"
-    results+=("{\"bench\": \"P1_train_step\", \"mode\": \"$mode\", \"segtrain_ms\": $a, \"python_ms\": $b, \"ratio\": $ratio}")
+    json="{\"bench\": \"P1_train_step\", \"mode\": \"$mode\", \"segtrain_ms\": $a, \"python_ms\": $b, \"ratio\": $ratio"
+    if ((${#compiled[@]} == REPEATS)); then
+      c=$(printf '%s\n' "${compiled[@]}" | median)
+      cratio=$(awk -v a="$a" -v c="$c" 'BEGIN{printf "%.3f", a / c}')
+      row P1 "train step $mode vs torch.compile" "segtrain $(printf %.0f "$a") ms / compiled $(printf %.0f "$c") ms = $cratio"
+      json+=", \"python_compile_ms\": $c, \"ratio_compile\": $cratio"
+    fi
+    results+=("$json}")
   done
 fi
 
@@ -64,7 +78,7 @@ if want P6; then
   ours=(); theirs=()
   for _ in $(seq 1 "$REPEATS"); do
     ours+=("$("$BUILD_DIR/bench/seg_loss_step" 2 3 64 "$THREADS" 3)")
-    theirs+=("$(/usr/bin/python3 scripts/bench/loss_step.py 2 3 64 "$THREADS" 3)")
+    theirs+=("$("$PY" scripts/bench/loss_step.py 2 3 64 "$THREADS" 3)")
   done
   for loss in dice dice_ce gdl; do
     a=$(for j in "${ours[@]}"; do echo "$j" | field "$loss"; done | median)

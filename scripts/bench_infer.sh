@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # P6 sliding-window inference benchmark: our C++ (seg_infer_bench, segtrain's U-Net,
 # every tile batch size and tile-worker count) against an independent Python reference on
-# Debian's torch (bench/sliding_window_reference.py, the same U-Net and weights, every tile
+# the venv's torch (bench/sliding_window_reference.py, the same U-Net and weights, every tile
 # batch size), alternating C++ and Python ROUNDS times in the same run; prints seconds per
 # volume of each at its best setting, the ratio (median over rounds), the largest logit
 # difference (must be <= 1e-4) and the bf16 autocast speed-up and Dice agreement.
@@ -15,15 +15,16 @@ BUILD=${1:-$SRC/build}
 shift || true
 ROUNDS=${ROUNDS:-1}
 JSON_OUT=${JSON_OUT:-bench_infer.json}
+PY=${SEG_PYTHON:-$HOME/.venvs/segtrain/bin/python}
 cmake --build "$BUILD" --target seg_infer_bench >/dev/null
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 for r in $(seq 1 "$ROUNDS"); do
   cut -d' ' -f1-3 /proc/loadavg > "$WORK/load_$r.txt"
   "$BUILD/bench/seg_infer_bench" --out "$WORK/$r" "$@" > /dev/null
-  /usr/bin/python3 "$SRC/bench/sliding_window_reference.py" "$WORK/$r" > /dev/null
+  "$PY" "$SRC/bench/sliding_window_reference.py" "$WORK/$r" > /dev/null
 done
-/usr/bin/python3 - "$WORK" "$ROUNDS" "$JSON_OUT" <<'PY'
+"$PY" - "$WORK" "$ROUNDS" "$JSON_OUT" <<'PY'
 import json, os, statistics, sys
 work, rounds, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 results = [json.load(open(os.path.join(work, str(r), "result.json"))) for r in range(1, rounds + 1)]

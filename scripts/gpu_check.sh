@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Issue 8's one prepared device check, for a 15-minute H200 lease (see
-# /work/.library/device): builds segtrain against the device's pip LibTorch (CUDA) with our
+# The one prepared device check, for a 15-minute H200 lease (see /work/.library/device):
+# builds segtrain against the device's pip LibTorch (CUDA; torch 2.11 there, so C++17) with our
 # other dependencies from .gpu-deps/prefix.tar.xz (made here by scripts/gpu_deps.sh and
 # carried; unpacked into a private prefix, never into /), then runs, each step logged and
 # timed in $OUT, continuing past failures:
-#   1. the unit tests, *_CUDA included, on LibTorch 2.x;
+#   1. the unit tests, then the *_CUDA tests alone (tests/unit/train/CudaTrainingTest.cpp:
+#      fused GradScaler vs its CPU twin, fp32 step vs CPU, fp16 + scaler, bf16, 1-rank NCCL);
 #   2. short CUDA training runs: fp32, fp16 autocast + GradScaler, bf16 autocast;
 #   3. a 1-rank NCCL run through the torchrun-style environment;
 #   4. P4: the nnU-Net 3d_fullres topology (features 32..320, 6 stages, 128^3 patch, batch 2)
@@ -13,9 +14,9 @@
 #      convolutions only, step = 3 x forward).
 # On the device:  run(command="scripts/gpu_check.sh", carry=[".gpu-deps"], timeout_s=540) from
 #                 the session's own checkout (the device copies that one; .gpu-deps must be there)
-# Dry run here:   scripts/gpu_check.sh --cpu-dry-run   (Debian's CPU LibTorch; configures
-#                 against the carried prefix, compiles one ITK unit from it, runs the CPU
-#                 parts at a small size)
+# Dry run here:   scripts/gpu_check.sh --cpu-dry-run   (the venv's CUDA LibTorch without a
+#                 GPU; configures against the carried prefix, compiles one ITK unit from it,
+#                 runs the CPU parts at a small size with build/'s binaries)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DRY=0
@@ -46,7 +47,8 @@ relocate() {
 }
 step relocate relocate
 if ((DRY)); then
-  TORCH_PREFIX=""; DEVICE=cpu; JOBS=$(nproc); BUILD=build-gpu-dry; PY=/usr/bin/python3
+  PY=${SEG_PYTHON:-$HOME/.venvs/segtrain/bin/python}
+  TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)'); DEVICE=cpu; JOBS=$(nproc); BUILD=build-gpu-dry
   P4=(8,16,32 32 32 32 2 "$(nproc)" 2)
 else
   TORCH_PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
@@ -57,7 +59,7 @@ else
 fi
 
 step configure cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="${TORCH_PREFIX:+$TORCH_PREFIX;}$PREFIX/usr" -DCMAKE_CUDA_ARCHITECTURES=90 || exit 1
+  -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PREFIX/usr" -DTORCH_CUDA_ARCH_LIST=9.0 -DSEG_PYTHON="$(command -v "$PY")" || exit 1
 # The unpacked prefix must be what the build uses, not a system copy.
 step prefix_used grep -q "ITK_DIR:PATH=$PREFIX/usr" "$BUILD/CMakeCache.txt"
 if ((DRY)); then

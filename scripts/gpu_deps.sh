@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEST=.gpu-deps
-ROOTS=(libinsighttoolkit5-dev libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev)
+ROOTS=(libinsighttoolkit5-dev libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libgloo-dev)
 # Base system, compilers and tools the device image has (or that a build never loads).
 SKIP='^(libc6|libc6-dev|libc-dev-bin|libgcc-s1|gcc-12-base|libstdc\+\+6|libcrypt1|libcrypt-dev|libnsl-dev|libnsl2|libtirpc.*|linux-libc-dev|rpcsvc-proto|libgomp1|libquadmath0|libgfortran5|libzstd1|zlib1g|libselinux1|libpcre2.*|debconf.*|dpkg|perl.*|python3.*|catch2|googletest|hdf5-helpers|icu-devtools|libjs-.*|gfortran.*|cpp.*|gcc.*|g\+\+.*|libkeyutils1)$'
 mkdir -p "$DEST/debs"

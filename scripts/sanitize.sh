@@ -24,8 +24,11 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   command -v ninja >/dev/null && generator=(-G Ninja)
   if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
     # -O1: sanitizer reports stay readable and the build is faster than -O3; NDEBUG as in Release.
+    # The LibTorch of the project's venv (scripts/setup.sh), as the main build.
+    py=${SEG_PYTHON:-${SEG_VENV:-$HOME/.venvs/segtrain}/bin/python}
     cmake -S . -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" -DSEG_SANITIZE="$SANITIZE"
+      -DCMAKE_PREFIX_PATH="${CMAKE_PREFIX_PATH:-$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')}" \
+      -DSEG_PYTHON="$py" -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" -DSEG_SANITIZE="$SANITIZE"
   fi
   jobs=$(nproc 2>/dev/null || echo 2)
   cmake --build "$BUILD_DIR" -j "$jobs" --target segtests segtrain segeval segdata

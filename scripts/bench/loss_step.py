@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """P6 reference for the losses' forward + backward time: Dice, Dice+CE and Generalized Dice
 written from design.md section 5 (MONAI semantics: softmax, one-hot labels, per-class
 tp / sum p / sum g summed over batch and space with batch=True, smooth 1e-5; GDL square

@@ -1,8 +1,10 @@
-#!/usr/bin/python3
-"""P1 reference: the same U-Net, Dice+CE loss and SGD step in Python PyTorch (Debian
-python3-torch, the same LibTorch 1.13 underneath). Mirrors src/models/UNet.cpp layer by
+#!/usr/bin/env python3
+"""P1 reference: the same U-Net, Dice+CE loss and SGD step in Python PyTorch (the venv's
+torch 2.14.1, the same LibTorch segtrain links). Mirrors src/models/UNet.cpp layer by
 layer: strided-conv down, transposed-conv up, InstanceNorm3d(affine), LeakyReLU(0.01).
-Usage: train_step.py FEATURES PATCH_Z PATCH_Y PATCH_X BATCH THREADS STEPS [fp32|bf16|fp16] [cpu|cuda]
+Usage: train_step.py FEATURES PATCH_Z PATCH_Y PATCH_X BATCH THREADS STEPS [fp32|bf16|fp16] [cpu|cuda] [eager|compile]
+`compile` wraps the model in torch.compile (inductor, default mode); its compilation happens
+in the warm-up steps and is reported separately (compile_seconds), not in ms_per_step.
 On CUDA it also reports the FLOPs of one step (see flops_per_step) and TFLOP/s.
 """
 import json
@@ -86,6 +88,7 @@ def main():
     z, y, x, batch, threads, steps = (int(v) for v in sys.argv[2:8])
     mode = sys.argv[8] if len(sys.argv) > 8 else "fp32"
     device = torch.device(sys.argv[9] if len(sys.argv) > 9 else "cpu")
+    compiled = len(sys.argv) > 10 and sys.argv[10] == "compile"
     autocast = mode in ("bf16", "fp16")
     dtype = torch.float16 if mode == "fp16" else torch.bfloat16
     torch.set_num_threads(threads)
@@ -93,13 +96,14 @@ def main():
     torch.manual_seed(0)
     net = UNet(features).to(device)
     opt = torch.optim.SGD(net.parameters(), lr=1e-2, momentum=0.99, nesterov=True, weight_decay=3e-5)
+    model = torch.compile(net) if compiled else net
     images = torch.randn(batch, 1, z, y, x).to(device)
     labels = (torch.rand(batch, 1, z, y, x) < 0.1).long().to(device)
 
     def step():
         opt.zero_grad()
         with torch.autocast(device.type, dtype=dtype, enabled=autocast):
-            loss = dice_ce(net(images), labels)
+            loss = dice_ce(model(images), labels)
         loss.backward()
         opt.step()
         return loss.item()
@@ -108,16 +112,19 @@ def main():
         if device.type == "cuda":
             torch.cuda.synchronize()
 
+    warm = time.perf_counter()
     for _ in range(2):
         step()
     sync()
+    compile_seconds = time.perf_counter() - warm
     start = time.perf_counter()
     for _ in range(steps):
         step()
     sync()
     ms = (time.perf_counter() - start) * 1000 / steps
     flops = conv_flops(net, (batch, 1, z, y, x))
-    print(json.dumps({"impl": "python", "ms_per_step": ms, "mode": mode, "device": str(device),
+    print(json.dumps({"impl": "python+compile" if compiled else "python", "ms_per_step": ms, "mode": mode,
+                      "device": str(device), "warmup_seconds": compile_seconds,
                       "flops_per_step": flops, "tflops": flops / (ms / 1000) / 1e12}))
 
 

@@ -1,10 +1,10 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Independent reading of a NIfTI file with nibabel, for golden checks of segtrain's
 ITK-based I/O.
 
-    /usr/bin/python3 scripts/reference/check_nifti.py FILE
+    ~/.venvs/segtrain/bin/python scripts/reference/check_nifti.py FILE
         prints {"shape", "spacing", "affine", "dtype"} as JSON
-    /usr/bin/python3 scripts/reference/check_nifti.py FILE --compare INSPECT.json
+    ~/.venvs/segtrain/bin/python scripts/reference/check_nifti.py FILE --compare INSPECT.json
         compares with the output of `segdata inspect --json FILE`; exits 1 and lists
         the differences when they disagree
 

@@ -1,7 +1,7 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Compares the model weights of two segtrain checkpoints bitwise.
 
-Reads the checkpoints with Debian's python3-torch (torch.jit.load reads the archive
+Reads the checkpoints with the venv's torch (scripts/requirements.txt) (torch.jit.load reads the archive
 LibTorch's OutputArchive writes), independently of our C++ loader.
 Usage: compare_checkpoints.py A.pt B.pt [--atol X]  -> exit 0 when every model
 tensor is bitwise equal (or within X absolutely), 1 otherwise (the differing tensors

@@ -1,15 +1,15 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Reference values for the Dice-family losses (tests/unit/losses/LossGolden.h).
 
 An independent implementation of MONAI's documented semantics (monai/losses/dice.py:
 DiceLoss, DiceCELoss, GeneralizedDiceLoss) and of torch.nn.functional.cross_entropy /
-binary_cross_entropy_with_logits (the ce baseline) in plain PyTorch (Debian python3-torch),
+binary_cross_entropy_with_logits (the ce baseline) in plain PyTorch (the venv's torch, scripts/requirements.txt),
 written from the formulas, not from our C++ code. Inputs are generated from closed
 formulas that the C++ test reproduces exactly:
   logits[i] = 2.5 * sin(0.37 * i + 0.11 * C)   (float64 -> float32, i = flat index)
   label[j]  = ((j * 2654435761 mod 2^32) >> 7) mod C, then class `absent` removed
               from sample 0 (set to 0) when absent >= 0.
-Run: /usr/bin/python3 scripts/reference/loss_reference.py > tests/unit/losses/LossGolden.h
+Run: ~/.venvs/segtrain/bin/python scripts/reference/loss_reference.py > tests/unit/losses/LossGolden.h
 """
 import math
 import torch

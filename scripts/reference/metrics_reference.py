@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Golden values for src/metrics (overlap, surface distances, connected components, lesion
 matching with any-overlap / IoU / the BraTS 2023 preset, size bins).
 
@@ -32,7 +32,7 @@ meeting it is matched; lesion Dice is with the union of those; components matche
 lesion are false positives; lesions with volume <= 50 mm^3 are not scored; lesion-wise
 Dice = sum of scored lesion Dice / (scored lesions + false positives).
 
-Run: /usr/bin/python3 scripts/reference/metrics_reference.py   (from the repository root)
+Run: ~/.venvs/segtrain/bin/python scripts/reference/metrics_reference.py   (from the repository root)
 """
 import math
 import os

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Golden values for src/data preprocessing (Preprocess.h, Resample.h).
 
 An independent reference written from the published behaviour, not from our output:
@@ -11,7 +11,7 @@ An independent reference written from the published behaviour, not from our outp
   inv_ornt_aff) for reorientation to L, P, S axes (ITK's identity direction). The
   NIfTI affine (RAS) becomes ITK's LPS geometry with diag(-1, -1, 1).
 
-Run: /usr/bin/python3 scripts/reference/preprocess_reference.py   (from the repository root)
+Run: ~/.venvs/segtrain/bin/python scripts/reference/preprocess_reference.py   (from the repository root)
 Writes tests/unit/data/PreprocessGolden.h.
 """
 import numpy as np

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Golden values for src/data/SpatialCrop.h (rotation / scaling applied while cropping).
 
 An independent reference: patch voxel o reads the source position
@@ -19,7 +19,7 @@ neighbour outside with weight 0) and x = 17 (outside, 0). Case 4 is scaling only
 different factor per axis) across two faces of the volume. Cases 2-4 have diagonal
 matrices, which segtrain reads separably (axis by axis).
 
-Run: /usr/bin/python3 scripts/reference/spatial_crop_reference.py   (from the repository root)
+Run: ~/.venvs/segtrain/bin/python scripts/reference/spatial_crop_reference.py   (from the repository root)
 Writes tests/unit/data/SpatialCropGolden.h.
 """
 import numpy as np

@@ -293,12 +293,13 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
   report.surfaceDistances = o.surfaceDistances;
   const fs::path outDir(o.output);
   std::map<std::string, CaseSources> sources;
+  // Before anything is written: a device that is not there is a usage error.
+  const torch::Device device = modelMode ? resolveDevice(o.device, "--device") : torch::Device(torch::kCPU);
   std::error_code ec;
   fs::create_directories(outDir, ec);
   if (ec) throw InputError("cannot create output directory '" + o.output + "': " + ec.message());
 
   if (modelMode) {
-    const torch::Device device = resolveDevice(o.device);
     Model model = loadModel(o.checkpoint, device);
     report.numClasses = static_cast<int>(model.numClasses);
     SlidingWindowOptions window;

@@ -1,8 +1,9 @@
 #include "models/StageCheckpoint.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/autograd.h>
 
-#include "core/TorchCompat.h"
+#include "core/Autocast.h"
 
 namespace seg {
 
@@ -39,7 +40,7 @@ struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction>
     torch::Tensor output;
     {
       torch::AutoGradMode enable(true);
-      compat::AutocastGuard autocast(capsule->device, capsule->autocast, capsule->autocastDtype);
+      AutocastGuard autocast(capsule->device, capsule->autocast, capsule->autocastDtype);
       output = capsule->stage->forward(input);
     }
     variable_list wrt;
@@ -68,8 +69,8 @@ torch::Tensor checkpointStage(std::shared_ptr<torch::nn::SequentialImpl> stage, 
   auto capsule = c10::make_intrusive<StageCapsule>();
   capsule->stage = std::move(stage);
   capsule->device = input.device().type();
-  capsule->autocast = compat::autocastEnabled(capsule->device);
-  if (capsule->autocast) capsule->autocastDtype = compat::autocastDtype(capsule->device);
+  capsule->autocast = at::autocast::is_autocast_enabled(capsule->device);
+  if (capsule->autocast) capsule->autocastDtype = at::autocast::get_autocast_dtype(capsule->device);
   const auto parameters = capsule->stage->parameters();
   return CheckpointFunction::apply(input, torch::TensorList(parameters), capsule);
 }

@@ -3,8 +3,8 @@
 #include <torch/nn.h>
 
 #include <ATen/Context.h>
+#include <ATen/autocast_mode.h>
 
-#include "core/TorchCompat.h"
 #include "models/FusedNormAct.h"
 #include "models/UNet.h"
 
@@ -76,7 +76,7 @@ torch::Tensor runStage(const torch::nn::SequentialImpl& stage, const std::array<
 bool fusedInferenceApplies(const UNetImpl& net, const torch::Tensor& x) {
   return net.options().fused_inference() && !net.is_training() && net.options().norm() == "instance" &&
          !torch::GradMode::is_enabled() && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
-         !compat::autocastEnabled(c10::DeviceType::CPU);
+         !at::autocast::is_autocast_enabled(c10::DeviceType::CPU);
 }
 
 torch::Tensor fusedInferenceForward(UNetImpl& net, const torch::Tensor& input) {

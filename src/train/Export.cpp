@@ -1,8 +1,9 @@
 #include "train/Export.h"
 
-#include <torch/serialize.h>
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/torch.h>
-
 
 #include "config/ConfigLoader.h"
 #include "core/AtomicFile.h"
@@ -21,10 +22,25 @@ void exportWeights(const std::string& checkpointPath, const std::string& outputP
   c10::Dict<std::string, torch::Tensor> weights;
   for (const auto& item : model->named_parameters()) weights.insert(item.key(), item.value().detach().clone());
   for (const auto& item : model->named_buffers()) weights.insert(item.key(), item.value().detach().clone());
-  // pickle_save writes the same zip format as Python's torch.save.
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(weights));
-
-  writeFileAtomically(outputPath, std::string(bytes.begin(), bytes.end()));
+  // The zip format of Python's torch.save, as torch::pickle_save writes it, but with the
+  // dict pickled as a plain dict: pickle_save tags it with its element types
+  // (torch.jit._pickle.restore_type_tag), a global that torch.load refuses by default since
+  // torch 2.6 (weights_only=True). Untagged, torch.load reads it with its defaults.
+  std::vector<char> pickled;
+  torch::jit::Pickler pickler([&](const char* data, size_t size) { pickled.insert(pickled.end(), data, data + size); },
+                              /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+                              /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(c10::IValue(weights));
+  pickler.stop();
+  std::string bytes;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  torch::jit::writeArchiveAndTensors("data", pickled.data(), pickled.size(), pickler.tensorData(), writer);
+  writer.writeEndOfFile();
+  writeFileAtomically(outputPath, bytes);
 }
 
 }  // namespace seg

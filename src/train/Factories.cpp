@@ -1,9 +1,9 @@
 #include "train/Factories.h"
 
-#include <torch/cuda.h>
 #include <torch/optim.h>
 
 #include "core/Error.h"
+#include "core/TorchInfo.h"
 #include "losses/CrossEntropyLoss.h"
 #include "losses/DiceCELoss.h"
 #include "losses/DiceLoss.h"
@@ -111,14 +111,18 @@ LrScheduleOptions makeSchedule(const TrainSection& train) {
   return s;
 }
 
-torch::Device resolveDevice(const std::string& device) {
+torch::Device resolveDevice(const std::string& device, const std::string& key) {
   if (device == "cpu") return torch::kCPU;
   if (device == "cuda" || device == "auto") {
-    if (torch::cuda::is_available()) return torch::Device(torch::kCUDA, 0);
+    if (visibleGpus() > 0) return torch::Device(torch::kCUDA, 0);
     if (device == "auto") return torch::kCPU;
-    throw InputError("train.device: cuda requested but LibTorch sees no CUDA device (CPU build or no GPU)");
+    throw InputError(key + ": cuda requested, but no GPU is visible (" +
+                     (torchHasCuda() ? "LibTorch " + torchVersion() + " with CUDA " + cudaBuildVersion() +
+                                           " finds no CUDA device; check the driver and CUDA_VISIBLE_DEVICES"
+                                     : "this segtrain's LibTorch " + torchVersion() + " is a CPU build") +
+                     "); use cpu or auto");
   }
-  throw InputError("train.device: unknown device '" + device + "' (expected cpu, cuda or auto)");
+  throw InputError(key + ": unknown device '" + device + "' (expected cpu, cuda or auto)");
 }
 
 }  // namespace seg

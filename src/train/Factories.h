@@ -17,6 +17,8 @@ UNetOptions makeUNetOptions(const ModelConfig& model, int64_t inChannels, int64_
 LossFn makeLoss(const LossConfig& loss, const StatisticsReducer& reducer = {});
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const OptimizerConfig& optimizer, UNet& model);
 LrScheduleOptions makeSchedule(const TrainSection& train);
-torch::Device resolveDevice(const std::string& device);  // cpu | cuda | auto; InputError if cuda is missing
+// cpu | cuda | auto: auto is the first GPU when one is visible, else the CPU. cuda without a
+// visible GPU is an InputError naming `key` (the option the user set) and why there is none.
+torch::Device resolveDevice(const std::string& device, const std::string& key = "train.device");
 
 }  // namespace seg

@@ -32,14 +32,8 @@ bool GradScaler::unscale(const std::vector<torch::Tensor>& parameters) {
   foundInf_ = torch::zeros({1}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
   // torch.amp: the reciprocal is taken in double, then rounded to float.
   const auto invScale = scale_.to(torch::kFloat64).reciprocal().to(torch::kFloat32);
-  if (device.is_cuda()) {
-    at::_amp_foreach_non_finite_check_and_unscale_(grads, foundInf_, invScale);
-  } else {
-    for (auto& g : grads) {
-      g.mul_(invScale);
-      foundInf_ = torch::maximum(foundInf_, (~torch::isfinite(g)).any().to(torch::kFloat32).reshape({1}));
-    }
-  }
+  // The fused ATen kernels of torch.amp.GradScaler, on CUDA and (since LibTorch 2.3) on CPU.
+  at::_amp_foreach_non_finite_check_and_unscale_(grads, foundInf_, invScale);
   if (reducer_) reducer_(foundInf_);
   unscaled_ = true;
   return foundInf_.item<float>() == 0.0f;
@@ -65,25 +59,10 @@ bool GradScaler::stepAndUpdate(torch::optim::Optimizer& optimizer) {
 }
 
 void GradScaler::update() {
-  if (scale_.is_cuda()) {
-    scale_ = at::_amp_update_scale_(scale_, tracker_, foundInf_, options_.growthFactor, options_.backoffFactor,
-                                    options_.growthInterval);
-    return;
-  }
-  // The same rule as the fused kernel: back off and reset on inf; otherwise count
-  // clean steps and grow once growth_interval of them have passed.
-  if (foundInf_.item<float>() != 0.0f) {
-    scale_.mul_(options_.backoffFactor);
-    tracker_.zero_();
-  } else {
-    const int64_t successful = tracker_.item<int64_t>() + 1;
-    if (successful == options_.growthInterval) {
-      scale_.mul_(options_.growthFactor);
-      tracker_.zero_();
-    } else {
-      tracker_.fill_(successful);
-    }
-  }
+  // Backs off and resets the tracker on inf; otherwise counts clean steps and grows once
+  // growth_interval of them have passed (torch.amp.GradScaler.update).
+  scale_ = at::_amp_update_scale_(scale_, tracker_, foundInf_, options_.growthFactor, options_.backoffFactor,
+                                  options_.growthInterval);
 }
 
 void GradScaler::save(torch::serialize::OutputArchive& archive) const {

@@ -3,8 +3,7 @@
 // the loss is multiplied by `scale` before backward; gradients are unscaled by
 // 1/scale and checked for inf/NaN; a step with non-finite gradients is skipped and
 // the scale backs off (x0.5), and after `growth_interval` clean steps in a row it
-// grows (x2). On CUDA the fused ATen kernels do the work; LibTorch 1.13 has no CPU
-// kernel for them, so CPU tensors take a plain tensor-op path with the same result.
+// grows (x2). The fused ATen kernels torch.amp uses do the work on CUDA and on CPU.
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
 

@@ -12,7 +12,7 @@
 #include "config/ConfigLoader.h"
 #include "core/Error.h"
 #include "core/Log.h"
-#include "core/TorchCompat.h"
+#include "core/TorchInfo.h"
 #include "data/CaseLoader.h"
 #include "data/Dataset.h"
 #include "train/Checkpoint.h"
@@ -44,10 +44,24 @@ void checkChannels(const std::vector<LoadedCase>& cases, const DatasetManifest& 
 
 }  // namespace
 
+torch::Device resolveTrainDevice(const TrainConfig& config) {
+  const torch::Device device = resolveDevice(config.train.device);
+  if (config.dist.backend == "nccl" && !device.is_cuda()) {
+    throw InputError("dist.backend: nccl needs a GPU, and train.device " + config.train.device +
+                     " resolved to the CPU" + (visibleGpus() == 0 ? " (no GPU is visible)" : "") +
+                     "; use gloo or auto on CPU");
+  }
+  return device;
+}
+
 TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& job) {
   auto log = logger("train");
   // data.target_spacing and data.ct_stats are resolved below; the saved config has them.
   TrainConfig config = userConfig;
+  torch::Device device = resolveTrainDevice(config);
+  if (config.train.device == "auto" && !device.is_cuda()) {
+    log->info("train.device auto: no GPU visible, training on the CPU");
+  }
   const fs::path outDir(config.output.dir);
   const fs::path latest = outDir / "checkpoint_latest.pt";
   if (job.resume && !fs::exists(latest)) {
@@ -86,7 +100,6 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   if (config.train.threads > 0) torch::set_num_threads(config.train.threads);
   torch::manual_seed(config.train.seed);
   if (config.train.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
-  torch::Device device = resolveDevice(config.train.device);
   std::shared_ptr<dist::DataParallel> parallel;
   if (job.launch.distributed()) {
     if (device.is_cuda()) {
@@ -107,10 +120,11 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
     log->info("rank {} of {}: batch {} per rank, global batch {}", job.launch.rank, job.launch.worldSize,
               config.train.batch_size, config.train.batch_size * job.launch.worldSize);
   }
-  log->info("device {}; LibTorch {}, CUDA {}, cuDNN {}; {} intra-op threads", device.str(), compat::torchVersion(),
-            compat::cudaVersion().empty() ? "none" : compat::cudaVersion(),
-            compat::cudnnVersion().empty() ? "none" : compat::cudnnVersion(), torch::get_num_threads());
-  // cuDNN autotuning pays off for the fixed patch shape of training.
+  log->info("device {}; LibTorch {}, CUDA {}, cuDNN {}; {} GPU(s) visible; {} intra-op threads", device.str(),
+            torchVersion(), torchHasCuda() ? cudaBuildVersion() : "none (CPU build)",
+            cudnnLoadedVersion().empty() ? "none" : cudnnLoadedVersion(), visibleGpus(), torch::get_num_threads());
+  // cuDNN autotuning pays off for the fixed patch shape of training (design.md section 8:
+  // and cuDNN 9.8-9.14 are the releases PyTorch turns off for 3D half-precision convolutions).
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   const bool float16 = config.amp.enabled && config.amp.dtype == "float16";
   if (float16 && !device.is_cuda()) {

@@ -22,4 +22,9 @@ struct TrainJobOptions {
 
 TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& options);
 
+// The device train.device resolves to on this machine, with dist.backend checked against it:
+// cuda without a visible GPU, or nccl on the CPU, is an InputError. runTrainJob starts with
+// it; segtrain calls it before it creates the run directory or starts ranks.
+torch::Device resolveTrainDevice(const TrainConfig& config);
+
 }  // namespace seg

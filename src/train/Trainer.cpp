@@ -11,7 +11,7 @@
 #include "core/AtomicFile.h"
 #include "core/Error.h"
 #include "core/Log.h"
-#include "core/TorchCompat.h"
+#include "core/Autocast.h"
 #include "data/BatchLoader.h"
 #include "losses/DeepSupervisionLoss.h"
 #include "train/ProgressPlot.h"
@@ -76,7 +76,7 @@ double Trainer::trainEpoch(BatchLoader& loader) {
     optimizer_->zero_grad();
     torch::Tensor loss;
     {
-      compat::AutocastGuard autocast(deviceType, options_.ampEnabled, options_.ampDtype);
+      AutocastGuard autocast(deviceType, options_.ampEnabled, options_.ampDtype);
       loss = options_.deepSupervision ? deepSupervisionLoss(model_->forwardAll(images), labels, loss_)
                                       : loss_(model_->forward(images), labels);
     }
@@ -145,7 +145,7 @@ std::vector<double> Trainer::validate() {
     Batch batch = valSampler_->sample(static_cast<uint64_t>(i));
     torch::Tensor logits;
     {
-      compat::AutocastGuard autocast(options_.device.type(), options_.ampEnabled, options_.ampDtype);
+      AutocastGuard autocast(options_.device.type(), options_.ampEnabled, options_.ampDtype);
       logits = model_->forward(batch.images.to(options_.device));
     }
     const auto pred = logits.argmax(1).to(torch::kCPU);
@@ -176,7 +176,7 @@ std::vector<double> Trainer::validateFullVolumes() {
   torch::NoGradGuard noGrad;
   model_->eval();
   const Network network = [&](const torch::Tensor& x) {
-    compat::AutocastGuard autocast(options_.device.type(), options_.ampEnabled, options_.ampDtype);
+    AutocastGuard autocast(options_.device.type(), options_.ampEnabled, options_.ampDtype);
     return model_->forward(x).to(torch::kFloat32);
   };
   const FullVolumeScores scores = options_.fullValidator->evaluate(network);

@@ -9,7 +9,7 @@ set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3
 source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 needTorch
-compare() { /usr/bin/python3 "$SRC/scripts/reference/compare_checkpoints.py" "$@"; }
+compare() { "$PY" "$SRC/scripts/reference/compare_checkpoints.py" "$@"; }
 
 "$BIN/segdata" synth --out data --cases 6 --test-cases 1 --size 40 40 24 --seed 3 >/dev/null || fail synth
 cat > c.yaml <<YAML
@@ -57,13 +57,11 @@ grep -q "global batch 4" $d/train.log || fail "train.log does not state the glob
 [[ $(grep -c "^[0-9]" $d/metrics.csv) -eq 1 ]] || fail "metrics.csv should hold one epoch row (rank 0 only)"
 [[ $(ls $d | grep -c "rank") -eq 0 ]] || fail "per-rank files in $d: $(ls $d)"
 
-# torchrun-style environment from the real torchrun (Debian python3-torch): its agent
+# torchrun-style environment from the real torchrun (the venv's torch): its agent
 # serves the TCPStore, every rank is a client; same ranks, same weights, bitwise.
-if /usr/bin/python3 -c "import torch.distributed.run" 2>/dev/null; then
+if "$PY" -c "import torch.distributed.run" 2>/dev/null; then
   port=$(freeport)
-  # Explicit per-rank redirects: Debian's torch 1.13 under Python 3.11 cannot map the
-  # default "0" to a stream (IntFlag iteration changed) and fails before starting.
-  /usr/bin/python3 -m torch.distributed.run --nnodes 1 --nproc_per_node 2 --master_addr 127.0.0.1 \
+  "$PY" -m torch.distributed.run --nnodes 1 --nproc_per_node 2 --master_addr 127.0.0.1 \
     --master_port "$port" --redirects 0:2,1:2 --tee 0:2,1:2 --log_dir "$WORK/torchrun_logs" --no_python "$BIN/segtrain" --config c.yaml --set loss.name=dice_ce --set loss.batch=true \
     --output torchrun --log-level error >torchrun.out 2>&1 || fail "torchrun launch: $(tail -20 torchrun.out)"
   compare two_dice_ce/checkpoint_final.pt torchrun/checkpoint_final.pt || fail "torchrun and --nproc runs differ"

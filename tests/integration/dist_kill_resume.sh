@@ -103,6 +103,6 @@ wait "$launcher"; rc=$?
 grep -q "stop requested" sig/train.log || fail "SIGUSR1: log does not say the stop was requested"
 "$BIN/segtrain" --nproc 2 --output sig --resume --set output.checkpoint_every_minutes=30 --log-level error \
   || fail "resume after SIGUSR1"
-/usr/bin/python3 "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt sig/checkpoint_final.pt \
+"$PY" "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt sig/checkpoint_final.pt \
   || fail "stopped and resumed 2-rank run differs from the uninterrupted one"
 echo "PASS"

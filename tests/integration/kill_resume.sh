@@ -53,12 +53,12 @@ for trial in $(seq 1 "$TRIALS"); do
     [[ $rc -eq 0 && -f part/checkpoint_final.pt ]] && break
     [[ $rc -eq 137 || $rc -eq 0 ]] || fail "trial $trial attempt $attempt exited $rc"
     if [[ -f part/checkpoint_latest.pt ]]; then
-      /usr/bin/python3 -c "import torch,sys; torch.jit.load(sys.argv[1])" part/checkpoint_latest.pt 2>/dev/null \
+      "$PY" -c "import torch,sys; torch.jit.load(sys.argv[1])" part/checkpoint_latest.pt 2>/dev/null \
         || fail "trial $trial: checkpoint left by the kill does not load"
     fi
   done
   [[ -f part/checkpoint_final.pt ]] || fail "trial $trial never finished"
-  /usr/bin/python3 "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt part/checkpoint_final.pt \
+  "$PY" "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt part/checkpoint_final.pt \
     || fail "trial $trial ($kills kills): resumed weights differ from the uninterrupted run"
   echo "trial $trial: $kills kills, resumed weights bitwise equal"
 done
@@ -76,7 +76,7 @@ for spec in USR1:138 TERM:143; do
   grep -q "stop requested" sig/train.log || fail "SIG$sig: log does not say the stop was requested"
   "$BIN/segtrain" --config k.yaml --set output.checkpoint_every_minutes=30 --output sig --resume --log-level error \
     || fail "resume after SIG$sig"
-  /usr/bin/python3 "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt sig/checkpoint_final.pt \
+  "$PY" "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt sig/checkpoint_final.pt \
     || fail "resumed-after-SIG$sig weights differ from the uninterrupted run"
 done
 

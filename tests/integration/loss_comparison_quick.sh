@@ -13,7 +13,7 @@ script="$SRC/scripts/experiments/loss_comparison.sh"
 for f in results.md results.csv runs.csv results.svg setup.txt timings.csv; do [[ -s out/$f ]] || fail "out/$f missing"; done
 [[ $(wc -l < out/timings.csv) -eq 8 ]] || fail "expected 8 runs (4 losses x 2 seeds): $(cat out/timings.csv)"
 grep -q "^command: .*--quick" out/setup.txt || fail "setup.txt lacks the command line"
-/usr/bin/python3 - <<'PY' || fail "results are not as expected"
+"$PY" - <<'PY' || fail "results are not as expected"
 import csv, xml.etree.ElementTree as ET
 rows = list(csv.DictReader(open("out/results.csv")))
 losses = ["ce", "dice", "dice_ce", "gdl"]

@@ -7,7 +7,6 @@ set -euo pipefail
 BIN=$1
 SRC=$2
 WORK=$3
-PY=/usr/bin/python3
 
 source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 needNibabel

@@ -7,7 +7,6 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3
-PY=/usr/bin/python3
 source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 
 "$BIN/segdata" synth --out data --cases 5 --test-cases 1 --size 24 20 16 --spacing 0.8 0.8 2.5 --seed 7 \

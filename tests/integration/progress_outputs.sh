@@ -36,7 +36,7 @@ grep -q "full-volume validation (2 cases" run/train.log || fail "full-volume val
 
 [[ -s run/progress.svg ]] || fail "progress.svg missing"
 ls run | grep -q tmp && fail "temporary file left behind"
-/usr/bin/python3 - <<'PY' || fail "progress.svg is not the expected picture"
+"$PY" - <<'PY' || fail "progress.svg is not the expected picture"
 import csv, xml.etree.ElementTree as ET
 ns = {"s": "http://www.w3.org/2000/svg"}
 root = ET.parse("run/progress.svg").getroot()   # raises on malformed XML

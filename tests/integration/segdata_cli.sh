@@ -6,6 +6,7 @@ set -uo pipefail
 BIN=$1
 WORK=$3
 SEGDATA="$BIN/segdata"
+PY=${SEG_PYTHON:-$HOME/.venvs/segtrain/bin/python}  # the project's venv (tests/support/lib.sh)
 failures=0
 
 rm -rf "$WORK"
@@ -67,8 +68,8 @@ expect_text "$WORK/err" "not empty" "synth refuses a non-empty folder"
 # plan: fingerprint and suggested plan; lesion counts checked against scipy.ndimage.label.
 expect 0 "plan --json" -- "$SEGDATA" plan "$ds" --json
 expect_text "$WORK/out" '"patch_size"' "plan --json has a patch size"
-if /usr/bin/python3 -c "import nibabel, numpy, scipy" 2>/dev/null; then
-  if ! /usr/bin/python3 - "$WORK/out" "$ds" <<'PYEOF'
+if "$PY" -c "import nibabel, numpy, scipy" 2>/dev/null; then
+  if ! "$PY" - "$WORK/out" "$ds" <<'PYEOF'
 import glob, json, sys
 import numpy as np, nibabel as nib
 from scipy import ndimage
@@ -128,7 +129,6 @@ expect_text "$WORK/err" "$ds/dataset.json: invalid JSON" "check names dataset.js
 
 # NaN/Inf written by nibabel: inspect counts them (statistics over the finite voxels,
 # checked with numpy); training refuses the file.
-PY=/usr/bin/python3
 if "$PY" -c "import nibabel, numpy" 2>/dev/null; then
   "$PY" - "$WORK" <<'PYEOF'
 import sys
@@ -140,7 +140,7 @@ a[3, 4, 2] = np.inf
 a[0, 0, 1] = -np.inf
 nib.save(nib.Nifti1Image(a, np.diag([0.8, 0.8, 2.0, 1.0])), f"{work}/nan.nii.gz")
 f = a[np.isfinite(a)].astype(np.float64)
-open(f"{work}/nan_expected.txt", "w").write(f"{f.min()!r} {f.max()!r} {f.mean()!r}\n")
+open(f"{work}/nan_expected.txt", "w").write(f"{float(f.min())!r} {float(f.max())!r} {float(f.mean())!r}\n")
 PYEOF
   expect 0 "inspect --json a file with NaN/Inf" -- "$SEGDATA" inspect --json "$WORK/nan.nii.gz"
   expect_text "$WORK/out" '"non_finite": 3' "inspect counts non-finite values"

@@ -7,7 +7,6 @@
 # Args: BIN_DIR SOURCE_DIR WORK_DIR
 set -uo pipefail
 BIN=$1; SRC=$2; WORK=$3
-PY=/usr/bin/python3
 source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 needNibabel
 

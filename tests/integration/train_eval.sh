@@ -84,8 +84,8 @@ grep -q '"match_rule": "iou>=0.5"' eval4/metrics.json || fail "iou match rule no
 
 # Export: a dict Python's torch.load reads, equal to the checkpoint's weights.
 "$BIN/segtrain" export --checkpoint run/checkpoint_final.pt --out weights.pt > /dev/null || fail "export"
-if /usr/bin/python3 -c "import torch" 2>/dev/null; then
-  /usr/bin/python3 - <<'PY' || fail "exported weights differ from the checkpoint"
+if "$PY" -c "import torch" 2>/dev/null; then
+  "$PY" - <<'PY' || fail "exported weights differ from the checkpoint"
 import torch
 exported = torch.load("weights.pt")
 ckpt = torch.jit.load("run/checkpoint_final.pt")

@@ -50,7 +50,7 @@ skipCase() { skipped=$((skipped + 1)); echo "skipped: $1: $2"; }
 mkdir -p logs
 "$BIN/segdata" synth --out base --cases 4 --test-cases 1 --size 32 32 16 --seed 3 --log-level error >/dev/null \
   || { echo "FAIL: segdata synth" >&2; exit 1; }
-/usr/bin/python3 "$SRC/tests/reliability/make_bad_inputs.py" base corpus >/dev/null || { echo "FAIL: corpus" >&2; exit 1; }
+"$PY" "$SRC/tests/reliability/make_bad_inputs.py" base corpus >/dev/null || { echo "FAIL: corpus" >&2; exit 1; }
 F=corpus/files
 cat > t.yaml <<'YAML'
 data:
@@ -187,7 +187,7 @@ resume_case empty         "checkpoint 'res_empty/checkpoint_latest.pt' cannot be
 resume_case garbage       "checkpoint 'res_garbage/checkpoint_latest.pt' cannot be read" "head -c 4096 /dev/urandom > checkpoint_latest.pt"
 resume_case other_model   "model.features: \[8, 16, 32\] -> \[4, 8\]" "cp ../runB/checkpoint_latest.pt checkpoint_latest.pt"
 resume_case torch_file    "checkpoint 'res_torch_file/checkpoint_latest.pt' cannot be read \(truncated or not a checkpoint\)" \
-  "/usr/bin/python3 -c \"import torch; torch.save({'w': torch.zeros(3)}, 'checkpoint_latest.pt')\""
+  "$PY -c \"import torch; torch.save({'w': torch.zeros(3)}, 'checkpoint_latest.pt')\""
 resume_case changed_key   "train.optimizer.lr: 0.01 -> 0.5" "sed -i 's/lr: 0.01/lr: 0.5/' config.yaml"
 rm -rf res_none; mkdir res_none; cp runA/config.yaml res_none/
 check resume_no_checkpoint "--resume: no checkpoint to resume in 'res_none'" res_none -- "$BIN/segtrain" --output res_none --resume --log-level error

@@ -4,7 +4,7 @@
 # random moment (uniform over the length of an uninterrupted 2-rank run, so kills land in
 # start-up, rendezvous, training, validation or a checkpoint write), the victim rank drawn
 # at random. The survivor must exit non-zero on its own within 60 s, and the checkpoint
-# left behind (if any) must load (python3-torch) and resume to the end with --nproc 2.
+# left behind (if any) must load (the venv's torch) and resume to the end with --nproc 2.
 # Prints "dead-rank trials: N / survivor exited non-zero M / max detection time T s /
 # hangs H / unloadable checkpoints U / failed resumes R".
 # Args: BIN_DIR SOURCE_DIR WORK_DIR [TRIALS (default 5)] [SEED]

@@ -2,7 +2,7 @@
 # Kill/resume soak: each trial trains from scratch and is SIGKILLed at random moments
 # (uniform over the length of an uninterrupted run, so kills land anywhere: loading data,
 # mid-iteration, mid-checkpoint-write), then resumed with --resume until it finishes.
-# After every kill the checkpoint left behind must load (python3-torch, independent of our
+# After every kill the checkpoint left behind must load (the venv's torch, independent of our
 # reader); the finished run's weights must be bitwise equal to the uninterrupted run's (CPU,
 # train.deterministic). Checkpoints are taken after every iteration.
 # Prints "kill trials: N / exact resumes M / kills K / resumes R / unloadable checkpoints U".
@@ -79,7 +79,7 @@ for trial in $(seq 1 "$TRIALS"); do
     (( trialKills > 0 || ! finished )) && break
   done
   kills=$((kills + trialKills))
-  if (( finished && trialKills > 0 )) && /usr/bin/python3 "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt \
+  if (( finished && trialKills > 0 )) && "$PY" "$SRC/scripts/reference/compare_checkpoints.py" full/checkpoint_final.pt \
        part/checkpoint_final.pt >compare.txt 2>&1; then
     exact=$((exact + 1))
     echo "trial $trial: $trialKills kills, resumed weights bitwise equal"

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Generates the bad-input corpus for tests/reliability/bad_inputs.sh.
 
 Usage: make_bad_inputs.py BASE_DATASET OUT_DIR

@@ -8,12 +8,15 @@
 workdir() { rm -rf "$1"; mkdir -p "$1"; cd "$1" || exit 1; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIPPED: $*"; exit 77; }
-# The checks that compare with PyTorch need Debian's python3-torch at /usr/bin/python3
-# (the python3 on PATH may be another interpreter).
-needTorch() { /usr/bin/python3 -c "import torch" 2>/dev/null || skip "/usr/bin/python3 has no torch"; }
+# The project's Python: the venv of scripts/setup.sh with scripts/requirements.txt (torch,
+# monai, nibabel, scipy). ctest passes it as SEG_PYTHON (tests/CMakeLists.txt).
+PY=${SEG_PYTHON:-$HOME/.venvs/segtrain/bin/python}
+# The checks that compare with PyTorch or MONAI need them in that Python.
+needTorch() { "$PY" -c "import torch" 2>/dev/null || skip "$PY has no torch (run scripts/setup.sh)"; }
+needMonai() { "$PY" -c "import monai" 2>/dev/null || skip "$PY has no monai (run scripts/setup.sh)"; }
 # Whether a checkpoint (a TorchScript archive) loads in PyTorch.
-loads() { /usr/bin/python3 -c "import torch,sys; torch.jit.load(sys.argv[1])" "$1" 2>/dev/null; }
+loads() { "$PY" -c "import torch,sys; torch.jit.load(sys.argv[1])" "$1" 2>/dev/null; }
 # A TCP port free on 127.0.0.1 now (for a rendezvous or a slurmctld).
-freeport() { /usr/bin/python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
-# The golden NIfTI checks read files with nibabel (Debian python3-nibabel).
-needNibabel() { /usr/bin/python3 -c "import nibabel, numpy" 2>/dev/null || skip "/usr/bin/python3 has no nibabel/numpy (apt-get install python3-nibabel)"; }
+freeport() { "$PY" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
+# The golden NIfTI checks read files with nibabel.
+needNibabel() { "$PY" -c "import nibabel, numpy" 2>/dev/null || skip "$PY has no nibabel/numpy (run scripts/setup.sh)"; }

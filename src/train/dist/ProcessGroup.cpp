@@ -1,50 +1,26 @@
 #include "train/dist/ProcessGroup.h"
 
-#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Types.hpp>
 #include <torch/csrc/distributed/c10d/Work.hpp>
 
-#include <cstdlib>
-
 #include "core/Error.h"
 #include "core/Log.h"
-#include "core/TorchCompat.h"
-
-// SEG_HAVE_GLOO / SEG_HAVE_NCCL come from src/CMakeLists.txt after it found the
-// headers (and defined USE_C10D_GLOO / USE_C10D_NCCL, which the c10d headers test).
-#ifdef SEG_HAVE_GLOO
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#endif
-#ifdef SEG_HAVE_NCCL
-#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#endif
+#include "train/dist/CollectiveBackends.h"
 
 namespace seg::dist {
 
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<compat::CollectiveBackend> backend;
+  c10::intrusive_ptr<c10d::Backend> backend;
   bool nccl = false;
   bool shutDown = false;
 };
 
-bool ProcessGroup::glooAvailable() {
-#ifdef SEG_HAVE_GLOO
-  return true;
-#else
-  return false;
-#endif
-}
+bool ProcessGroup::glooAvailable() { return glooBuilt(); }
 
-bool ProcessGroup::ncclAvailable() {
-#ifdef SEG_HAVE_NCCL
-  return true;
-#else
-  return false;
-#endif
-}
+bool ProcessGroup::ncclAvailable() { return ncclBuilt(); }
 
 namespace {
 
@@ -153,34 +129,15 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const P
   impl->store = rendezvousStore;
 
   if (backend == "gloo") {
-#ifdef SEG_HAVE_GLOO
-    auto glooOptions = c10d::ProcessGroupGloo::Options::create(options.timeout);
-    // As torch.distributed: GLOO_SOCKET_IFNAME picks the interface, else the address
-    // this host name resolves to.
-    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
-    if (ifname && *ifname) {
-      glooOptions->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
-    } else {
-      glooOptions->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    }
-    glooOptions->threads = 2;
     try {
-      impl->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, env.rank, env.worldSize, glooOptions);
+      impl->backend = makeGlooBackend(impl->store, env.rank, env.worldSize, options.timeout);
     } catch (const std::exception& e) {
       throw InternalError("rank " + std::to_string(env.rank) + ": not every rank joined within " + rendezvousDeadline +
                           " (a rank died or never started): " + messageOf(e));
     }
-#endif
   } else {
-#ifdef SEG_HAVE_NCCL
-    // One rank per GPU: the device is cuda:<local rank>, made current so that NCCL
-    // and the caching allocator work on it.
-    c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->setDevice(device);
-    auto ncclOptions = c10d::ProcessGroupNCCL::Options::create();
-    ncclOptions->timeout = options.timeout;
-    impl->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, env.rank, env.worldSize, ncclOptions);
+    impl->backend = makeNcclBackend(impl->store, env.rank, env.worldSize, options.timeout, device);
     impl->nccl = true;
-#endif
   }
   auto group = std::shared_ptr<ProcessGroup>(
       new ProcessGroup(std::move(impl), env.rank, env.worldSize, backend, device));
@@ -259,11 +216,7 @@ void ProcessGroup::barrier() {
 void ProcessGroup::shutdown() {
   if (!impl_ || impl_->shutDown) return;
   impl_->shutDown = true;
-#ifdef SEG_HAVE_NCCL
-  // LibTorch 2.x warns (and may hang at exit) when NCCL communicators are left to
-  // the destructor; shutdown() flushes and destroys them.
-  if (impl_->nccl) static_cast<c10d::ProcessGroupNCCL&>(*impl_->backend).shutdown();
-#endif
+  if (impl_->nccl) shutdownNcclBackend(*impl_->backend);
 }
 
 }  // namespace seg::dist

@@ -1,7 +1,7 @@
 #pragma once
 // A process group over c10d: rendezvous through a TCPStore hosted by rank 0 (or by
-// torchrun's agent), then Gloo on CPU or NCCL on CUDA. The c10d types stay in the
-// .cpp (they differ between LibTorch 1.13 and 2.x; see core/TorchCompat.h).
+// torchrun's agent), then Gloo on CPU or NCCL on CUDA (train/dist/CollectiveBackends.h).
+// The c10d types stay in the .cpp files.
 // Every collective blocks until done and throws c10::Error when a peer fails or the
 // timeout passes, so a dead rank makes the others fail instead of hanging.
 #include <torch/types.h>
@@ -55,7 +55,7 @@ class ProcessGroup {
   // Wall time spent inside collectives (launch to completion, including waiting for
   // slower ranks): the most that overlapping them with computation could hide.
   double collectiveSeconds() const { return static_cast<double>(collectiveNanos_.load()) * 1e-9; }
-  // Ends the group: NCCL communicators are shut down (LibTorch 2.x wants that
+  // Ends the group: NCCL communicators are shut down (ProcessGroupNCCL wants that
   // before exit); idempotent, also run by the destructor.
   void shutdown();
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "core/TorchCompat.h"
+#include "core/Autocast.h"
 #include "models/UNet.h"
 #include "models/UNetInference.h"
 
@@ -90,7 +90,7 @@ TEST(UNetInferenceTest, OnlyEvalInstanceNormFloatCpuWithoutAutogradOrAutocast) {
   EXPECT_TRUE(fusedInferenceApplies(*net, x));
   EXPECT_FALSE(fusedInferenceApplies(*net, x.to(torch::kFloat64))) << "float64";
   {
-    compat::AutocastGuard bf16(c10::DeviceType::CPU, true, torch::kBFloat16);
+    AutocastGuard bf16(c10::DeviceType::CPU, true, torch::kBFloat16);
     EXPECT_FALSE(fusedInferenceApplies(*net, x)) << "bf16 autocast keeps the plain path";
   }
   UNet group(UNetOptions(1, 2).features({4, 8}).norm("group"));

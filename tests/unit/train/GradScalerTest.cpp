@@ -117,7 +117,7 @@ TEST(GradScalerTest, InvalidOptionsAreRejected) {
 }  // namespace
 }  // namespace seg
 
-#include "core/TorchCompat.h"
+#include "core/Autocast.h"
 #include "models/UNet.h"
 
 namespace seg {
@@ -137,7 +137,7 @@ TEST(GradScalerTest, Bfloat16AutocastWithTheScalerEnabledStillTrains) {
     opt.zero_grad();
     torch::Tensor loss;
     {
-      compat::AutocastGuard autocast(c10::DeviceType::CPU, true, c10::ScalarType::BFloat16);
+      AutocastGuard autocast(c10::DeviceType::CPU, true, c10::ScalarType::BFloat16);
       loss = torch::nn::functional::cross_entropy(net->forward(x).to(torch::kFloat32), y);
     }
     scaler.scale(loss).backward();
