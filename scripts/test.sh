@@ -12,6 +12,7 @@ ver=$("$BUILD_DIR/app/segtrain" --version)
 torch=$(sed -nE 's/^  LibTorch ([^ ]+).*/\1/p' <<<"$ver")
 cuda=$(sed -nE 's/^  CUDA ([0-9.]+) \(built with\)/\1/p' <<<"$ver")
 if grep -q "^  GPUs none visible" <<<"$ver"; then gpus="no GPU visible: the *_CUDA tests are skipped"; else gpus="$(sed -nE 's/^  GPUs (.*)/\1/p' <<<"$ver")"; fi
-echo "test: LibTorch $torch built with ${cuda:+CUDA $cuda}${cuda:-no CUDA}; $gpus"
+if [[ -n "$cuda" ]]; then built="CUDA $cuda"; else built="no CUDA (a CPU build)"; fi
+echo "test: LibTorch $torch built with $built; $gpus"
 jobs=$(nproc 2>/dev/null || echo 2)
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$jobs" "$@"
