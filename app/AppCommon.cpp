@@ -5,9 +5,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <c10/util/Exception.h>
+
 #include <iostream>
 
 #include "core/Error.h"
+#include "core/IoError.h"
 #include "core/TorchInfo.h"
 #include "train/dist/CollectiveBackends.h"
 #include "core/Version.h"
@@ -47,6 +50,23 @@ int runTool(const std::string& tool, const std::function<int()>& body) {
     spdlog::default_logger()->flush();
     std::cerr << tool << ": error: " << e.what() << "\n";
     return 2;
+  } catch (const IoError& e) {
+    spdlog::default_logger()->flush();
+    std::cerr << tool << ": I/O error: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    // LibTorch's what() carries a C++ backtrace of dozens of frames: one line for users,
+    // the whole text with --log-level debug (or trace).
+    spdlog::default_logger()->flush();
+    if (spdlog::default_logger()->should_log(spdlog::level::debug)) {
+      std::cerr << tool << ": internal error (LibTorch): " << e.what() << "\n";
+    } else {
+      std::string message = e.what_without_backtrace();
+      message = message.substr(0, message.find('\n'));
+      std::cerr << tool << ": internal error (LibTorch): " << message
+                << " (--log-level debug prints the C++ backtrace)\n";
+    }
+    return 1;
   } catch (const std::exception& e) {
     spdlog::default_logger()->flush();
     std::cerr << tool << ": internal error: " << e.what() << "\n";

@@ -11,8 +11,12 @@ namespace seg::app {
 // 0 after --help/--version, 2 for a usage error (message printed).
 int parseCommandLine(CLI::App& cli, int argc, char** argv);
 
-// Runs the tool body and maps exceptions to exit codes: InputError/ConfigError -> 2,
-// any other exception -> 1. The message is printed to stderr as "tool: error: ...".
+// Runs the tool body and maps exceptions to exit codes, printing one line to stderr:
+//   InputError/ConfigError -> 2, "tool: error: ..."
+//   IoError (disk full, I/O error while writing) -> 1, "tool: I/O error: ..."
+//   c10::Error -> 1, "tool: internal error (LibTorch): <first line>" (the C++ backtrace
+//     only at --log-level debug or trace)
+//   any other exception -> 1, "tool: internal error: ..."
 int runTool(const std::string& tool, const std::function<int()>& body);
 
 // Console logging at the given level (trace|debug|info|warn|error); throws InputError

@@ -6,8 +6,9 @@
 
 #include "AppCommon.h"
 #include "core/Error.h"
-#include "eval/EvalJob.h"
-#include "train/Factories.h"
+#include "eval/ReportTables.h"
+#include "jobs/EvalJob.h"
+#include "jobs/Factories.h"
 
 namespace {
 

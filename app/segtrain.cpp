@@ -11,8 +11,8 @@
 #include "config/ConfigLoader.h"
 #include "core/Error.h"
 #include "core/Log.h"
-#include "train/Export.h"
-#include "train/TrainJob.h"
+#include "jobs/Export.h"
+#include "jobs/TrainJob.h"
 #include "train/dist/LaunchEnv.h"
 #include "train/dist/LocalLauncher.h"
 

@@ -1,15 +1,18 @@
 // TrainConfig -> YAML (toYaml, declared in ConfigLoader.h). The run directory and
 // every checkpoint keep this text, and parseTrainConfig reads it back, so it lists
-// every key and prints doubles exactly. Key names here must match ConfigLoader.cpp;
-// the round-trip test with non-default values catches any drift.
+// every key and prints doubles exactly. The keys and their order come from the field
+// table (ConfigFields.h) that the loader walks too.
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <concepts>
 #include <sstream>
-#include <type_traits>
+#include <string>
+#include <vector>
 
+#include "config/ConfigFields.h"
 #include "config/ConfigLoader.h"
-#include "config/YamlReader.h"
+#include "config/NumberRange.h"
 
 namespace seg {
 namespace {
@@ -54,42 +57,69 @@ std::string yamlString(const std::string& s) {
   return out.c_str();
 }
 
-template <class T>
-std::string yamlList(const T& values) {
+std::string yamlValue(bool v) { return v ? "true" : "false"; }
+std::string yamlValue(double v) { return yamlNumber(v); }
+std::string yamlValue(const std::string& s) { return yamlString(s); }
+template <std::integral Int>
+std::string yamlValue(Int v) {
+  return std::to_string(v);
+}
+// Lists in flow style, one key per line, as ConfigDiff expects: [8, 16], [[1, 1, 1], [2, 2, 1]].
+template <class List>
+  requires requires(const List& l) { l.begin(); }
+std::string yamlValue(const List& values) {
   std::string s = "[";
-  for (const auto& v : values) {
-    if (s.size() > 1) s += ", ";
-    if constexpr (std::is_floating_point_v<typename T::value_type>) {
-      s += yamlNumber(v);
-    } else {
-      s += std::to_string(v);
-    }
-  }
+  for (const auto& v : values) s += (s.size() > 1 ? ", " : "") + yamlValue(v);
   return s + "]";
 }
 
-std::string yamlNestedList(const std::vector<std::array<int64_t, 3>>& values) {
-  std::string s = "[";
-  for (const auto& v : values) {
-    if (s.size() > 1) s += ", ";
-    s += yamlList(v);
-  }
-  return s + "]";
-}
-
-// Writes "key: value" lines at one indentation level.
-class Block {
+// The one-line form of a mapping inside a list: "{id: x, images: [a.nii], label: y}".
+class FlowWriter {
  public:
-  Block(std::ostringstream& out, int indent) : out_(out), pad_(static_cast<std::size_t>(indent), ' ') {}
-  void put(const char* key, const std::string& text) { out_ << pad_ << key << ": " << text << "\n"; }
-  void str(const char* key, const std::string& v) { put(key, yamlString(v)); }
-  void num(const char* key, double v) { put(key, yamlNumber(v)); }
-  void flag(const char* key, bool v) { put(key, v ? "true" : "false"); }
-  template <class Int>
-  void integer(const char* key, Int v) { put(key, std::to_string(v)); }
-  void section(const char* key) { out_ << pad_ << key << ":\n"; }
+  template <class T, class... Rules>
+  void field(const char* key, const T& v, const Rules&...) {
+    put(key, yamlValue(v));
+  }
+  void choice(const char* key, const std::string& v, const std::vector<std::string>&) { put(key, yamlValue(v)); }
+  std::string text() const { return "{" + text_ + "}"; }
 
  private:
+  void put(const char* key, const std::string& value) { text_ += (text_.empty() ? "" : ", ") + (key + (": " + value)); }
+  std::string text_;
+};
+
+// Writes the walk of the field table as "key: value" lines, a section's keys two spaces
+// deeper than its own.
+class BlockWriter {
+ public:
+  explicit BlockWriter(std::ostringstream& out) : out_(out) {}
+
+  template <class T, class... Rules>
+  void field(const char* key, const T& v, const Rules&...) {
+    put(key, yamlValue(v));
+  }
+  void choice(const char* key, const std::string& v, const std::vector<std::string>&) { put(key, yamlValue(v)); }
+  template <class S>
+  void section(const char* key, const S& s) {
+    out_ << pad_ << key << ":\n";
+    pad_ += "  ";
+    visitFields(*this, s);
+    pad_.resize(pad_.size() - 2);
+  }
+  template <class S>
+  void sections(const char* key, const std::vector<S>& items) {
+    std::string list = "[";
+    for (const S& item : items) {
+      FlowWriter flow;
+      visitFields(flow, item);
+      list += (list.size() > 1 ? ", " : "") + flow.text();
+    }
+    put(key, list + "]");
+  }
+
+ private:
+  void put(const char* key, const std::string& text) { out_ << pad_ << key << ": " << text << "\n"; }
+
   std::ostringstream& out_;
   std::string pad_;
 };
@@ -107,126 +137,8 @@ std::string toYaml(const TrainConfig& c) {
     }
     out << "# Loaded from: " << source << "\n";
   }
-  Block top(out, 0);
-  Block b(out, 2);
-  Block bb(out, 4);
-
-  top.section("data");
-  b.str("root", c.data.root);
-  {
-    // One line per key (flow style), as ConfigDiff expects.
-    std::string cases = "[";
-    for (const CaseListEntry& e : c.data.cases) {
-      std::vector<std::string> images;
-      for (const auto& image : e.images) images.push_back(yamlString(image));
-      std::string imageList = "[";
-      for (const auto& image : images) imageList += (imageList.size() > 1 ? ", " : "") + image;
-      cases += std::string(cases.size() > 1 ? ", " : "") + "{id: " + yamlString(e.id) + ", images: " + imageList +
-               "], label: " + yamlString(e.label) + "}";
-    }
-    b.put("cases", cases + "]");
-    std::string labels = "[";
-    for (const auto& name : c.data.labels) labels += (labels.size() > 1 ? ", " : "") + yamlString(name);
-    b.put("labels", labels + "]");
-  }
-  b.str("split_file", c.data.split_file);
-  b.integer("fold", c.data.fold);
-  b.integer("num_folds", c.data.num_folds);
-  b.integer("split_seed", c.data.split_seed);
-  b.put("patch_size", yamlList(c.data.patch_size));
-  b.num("foreground_fraction", c.data.foreground_fraction);
-  b.str("foreground_sampling", c.data.foreground_sampling);
-  b.flag("augment", c.data.augment);
-  b.flag("reorient", c.data.reorient);
-  b.flag("resample", c.data.resample);
-  b.put("target_spacing", yamlList(c.data.target_spacing));
-  b.str("normalization", c.data.normalization);
-  b.flag("nonzero_mask", c.data.nonzero_mask);
-  b.section("ct_stats");
-  bb.put("clip_low", yamlList(c.data.ct_stats.clip_low));
-  bb.put("clip_high", yamlList(c.data.ct_stats.clip_high));
-  bb.put("mean", yamlList(c.data.ct_stats.mean));
-  bb.put("std", yamlList(c.data.ct_stats.std));
-  b.str("cache_dir", c.data.cache_dir);
-  b.integer("num_workers", c.data.num_workers);
-  b.integer("queue_depth", c.data.queue_depth);
-
-  top.section("model");
-  b.str("name", c.model.name);
-  b.put("features", yamlList(c.model.features));
-  b.integer("convs_per_stage", c.model.convs_per_stage);
-  b.str("norm", c.model.norm);
-  b.str("activation", c.model.activation);
-  b.num("dropout", c.model.dropout);
-  b.put("kernel_sizes", yamlNestedList(c.model.kernel_sizes));
-  b.put("strides", yamlNestedList(c.model.strides));
-  b.flag("deep_supervision", c.model.deep_supervision);
-  b.flag("checkpointing", c.model.checkpointing);
-
-  top.section("loss");
-  b.str("name", c.loss.name);
-  b.flag("include_background", c.loss.include_background);
-  b.str("activation", c.loss.activation);
-  b.flag("squared_pred", c.loss.squared_pred);
-  b.flag("jaccard", c.loss.jaccard);
-  b.flag("batch", c.loss.batch);
-  b.num("smooth_nr", c.loss.smooth_nr);
-  b.num("smooth_dr", c.loss.smooth_dr);
-  b.put("class_weights", yamlList(c.loss.class_weights));
-  b.num("lambda_dice", c.loss.lambda_dice);
-  b.num("lambda_ce", c.loss.lambda_ce);
-  b.str("w_type", c.loss.w_type);
-
-  const TrainSection& t = c.train;
-  top.section("train");
-  b.integer("epochs", t.epochs);
-  b.integer("iterations_per_epoch", t.iterations_per_epoch);
-  b.integer("batch_size", t.batch_size);
-  b.section("optimizer");
-  bb.str("name", t.optimizer.name);
-  bb.num("lr", t.optimizer.lr);
-  bb.num("momentum", t.optimizer.momentum);
-  bb.flag("nesterov", t.optimizer.nesterov);
-  bb.num("weight_decay", t.optimizer.weight_decay);
-  bb.put("betas", yamlList(t.optimizer.betas));
-  bb.num("eps", t.optimizer.eps);
-  b.section("scheduler");
-  bb.str("name", t.scheduler.name);
-  bb.num("exponent", t.scheduler.exponent);
-  bb.integer("warmup_iterations", t.scheduler.warmup_iterations);
-  bb.num("min_lr", t.scheduler.min_lr);
-  b.num("grad_clip", t.grad_clip);
-  b.integer("seed", t.seed);
-  b.flag("deterministic", t.deterministic);
-  b.integer("val_every", t.val_every);
-  b.integer("val_iterations", t.val_iterations);
-  b.integer("full_val_every", t.full_val_every);
-  b.integer("threads", t.threads);
-  b.str("device", t.device);
-
-  top.section("amp");
-  b.flag("enabled", c.amp.enabled);
-  b.str("dtype", c.amp.dtype);
-
-  top.section("dist");
-  b.str("backend", c.dist.backend);
-  b.integer("timeout_s", c.dist.timeout_s);
-  b.integer("rendezvous_timeout_s", c.dist.rendezvous_timeout_s);
-  b.integer("bucket_mb", c.dist.bucket_mb);
-
-  top.section("eval");
-  b.num("overlap", c.eval.overlap);
-  b.flag("mirror_tta", c.eval.mirror_tta);
-  b.integer("tile_batch", c.eval.tile_batch);
-  b.integer("tile_workers", c.eval.tile_workers);
-  b.put("size_bins", yamlList(c.eval.size_bins));
-  b.integer("connectivity", c.eval.connectivity);
-  b.str("empty_rule", c.eval.empty_rule);
-
-  top.section("output");
-  b.str("dir", c.output.dir);
-  b.num("checkpoint_every_minutes", c.output.checkpoint_every_minutes);
-  b.str("log_level", c.output.log_level);
+  BlockWriter writer(out);
+  visitFields(writer, c);
   return out.str();
 }
 

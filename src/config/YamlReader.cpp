@@ -2,10 +2,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <string_view>
-
-#include "core/Error.h"
+#include <type_traits>
 
 namespace seg {
 namespace {
@@ -90,62 +90,6 @@ int64_t readInt64(const Item& item, const NumberRange& range) {
 
 // ---------------------------------------------------------------------------------
 
-ConfigLocator::ConfigLocator(std::string source) : source_(std::move(source)) {
-  if (source_.empty()) source_ = "<config text>";
-}
-
-void ConfigLocator::addOverride(const std::string& path, const std::string& raw) {
-  for (auto it = overrides_.begin(); it != overrides_.end();) {
-    const bool below = it->first.size() > path.size() && it->first.compare(0, path.size(), path) == 0 &&
-                       (it->first[path.size()] == '.' || it->first[path.size()] == '[');
-    it = below ? overrides_.erase(it) : std::next(it);
-  }
-  overrides_[path] = raw;
-}
-
-std::string ConfigLocator::where(const std::string& path, const YAML::Mark& mark) const {
-  // "a.b[2]" -> "a.b" -> "a": the nearest override at or above the path wins.
-  std::string p = path;
-  while (!p.empty()) {
-    const auto it = overrides_.find(p);
-    if (it != overrides_.end()) return "--set " + it->second;
-    const auto cut = p.find_last_of(".[");
-    if (cut == std::string::npos) break;
-    p.resize(cut);
-  }
-  if (mark.is_null()) return source_;
-  // YAML::Mark counts from 0; editors count from 1.
-  return source_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
-}
-
-void ConfigLocator::fail(const std::string& path, const YAML::Mark& mark,
-                         const std::string& what) const {
-  std::string message = where(path, mark) + ": ";
-  if (!path.empty()) message += path + ": ";
-  throw ConfigError(message + what);
-}
-
-bool NumberRange::contains(double v) const {
-  const bool aboveLo = loOpen ? v > lo : v >= lo;
-  const bool belowHi = hiOpen ? v < hi : v <= hi;
-  return aboveLo && belowHi;
-}
-
-std::string NumberRange::describe() const {
-  if (std::isinf(hi)) return std::string("must be ") + (loOpen ? "> " : ">= ") + formatNumber(lo);
-  if (std::isinf(lo)) return std::string("must be ") + (hiOpen ? "< " : "<= ") + formatNumber(hi);
-  return std::string("must be in ") + (loOpen ? "(" : "[") + formatNumber(lo) + ", " +
-         formatNumber(hi) + (hiOpen ? ")" : "]");
-}
-
-std::string formatNumber(double value) {
-  char buf[64];
-  const auto result = std::to_chars(buf, buf + sizeof(buf), value);
-  return std::string(buf, result.ptr);
-}
-
-// ---------------------------------------------------------------------------------
-
 YamlReader::YamlReader(const ConfigLocator& locator, const YAML::Node& node, std::string path,
                        const YAML::Mark& keyMark)
     : locator_(&locator), path_(std::move(path)), mark_(keyMark) {
@@ -174,6 +118,10 @@ YamlReader::YamlReader(const ConfigLocator& locator, const YAML::Node& node, std
 
 std::string YamlReader::childPath(const std::string& key) const {
   return path_.empty() ? key : path_ + "." + key;
+}
+
+std::string YamlReader::elementPath(const std::string& key, std::size_t index) const {
+  return childPath(key) + "[" + std::to_string(index) + "]";
 }
 
 const YamlReader::Entry* YamlReader::find(const std::string& key) {
@@ -286,43 +234,46 @@ void YamlReader::checkCount(const std::string& key, std::size_t count, std::size
   fail(key, "expected at least " + std::to_string(minCount) + " values, got " + std::to_string(count));
 }
 
-void YamlReader::read(const std::string& key, std::array<int64_t, 3>& out, const NumberRange& each) {
+template <class List>
+void YamlReader::readNumbers(const std::string& key, List& out, const NumberRange& each, std::size_t minCount,
+                             const std::string& expected) {
   const Entry* e = find(key);
   if (!e) return;
-  const std::string expected = "a list of 3 integers";
   const auto items = sequence(key, *e, expected);
-  if (items.size() != out.size()) {
+  List values{};
+  if constexpr (std::is_same_v<List, std::vector<typename List::value_type>>) {
+    checkCount(key, items.size(), minCount);
+    values.resize(items.size());
+  } else if (items.size() != values.size()) {
     fail(key, "expected " + expected + ", got a list of " + std::to_string(items.size()));
   }
   for (std::size_t i = 0; i < items.size(); ++i) {
-    out[i] = readInt64(Item{*locator_, items[i], childPath(key) + "[" + std::to_string(i) + "]", items[i].Mark()}, each);
+    const Item item{*locator_, items[i], elementPath(key, i), items[i].Mark()};
+    if constexpr (std::is_floating_point_v<typename List::value_type>) {
+      values[i] = readDouble(item, each);
+    } else {
+      values[i] = readInt64(item, each);
+    }
   }
+  out = std::move(values);
+}
+
+void YamlReader::read(const std::string& key, std::array<int64_t, 3>& out, const NumberRange& each) {
+  readNumbers(key, out, each, 0, "a list of 3 integers");
 }
 
 void YamlReader::read(const std::string& key, std::array<double, 2>& out, const NumberRange& each) {
-  const Entry* e = find(key);
-  if (!e) return;
-  const std::string expected = "a list of 2 numbers";
-  const auto items = sequence(key, *e, expected);
-  if (items.size() != out.size()) {
-    fail(key, "expected " + expected + ", got a list of " + std::to_string(items.size()));
-  }
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    out[i] = readDouble(Item{*locator_, items[i], childPath(key) + "[" + std::to_string(i) + "]", items[i].Mark()}, each);
-  }
+  readNumbers(key, out, each, 0, "a list of 2 numbers");
 }
 
 void YamlReader::read(const std::string& key, std::vector<int64_t>& out, const NumberRange& each,
                       std::size_t minCount) {
-  const Entry* e = find(key);
-  if (!e) return;
-  const auto items = sequence(key, *e, "a list of integers");
-  checkCount(key, items.size(), minCount);
-  std::vector<int64_t> values;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    values.push_back(readInt64(Item{*locator_, items[i], childPath(key) + "[" + std::to_string(i) + "]", items[i].Mark()}, each));
-  }
-  out = std::move(values);
+  readNumbers(key, out, each, minCount, "a list of integers");
+}
+
+void YamlReader::read(const std::string& key, std::vector<double>& out, const NumberRange& each,
+                      std::size_t minCount) {
+  readNumbers(key, out, each, minCount, "a list of numbers");
 }
 
 void YamlReader::read(const std::string& key, std::vector<std::array<int64_t, 3>>& out, const NumberRange& each) {
@@ -331,7 +282,7 @@ void YamlReader::read(const std::string& key, std::vector<std::array<int64_t, 3>
   const auto items = sequence(key, *e, "a list of [x, y, z] lists");
   std::vector<std::array<int64_t, 3>> values;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    const std::string path = childPath(key) + "[" + std::to_string(i) + "]";
+    const std::string path = elementPath(key, i);
     if (!items[i].IsSequence() || items[i].size() != 3) {
       failElement(key, i, "expected a list of 3 integers [x, y, z]");
     }
@@ -341,19 +292,6 @@ void YamlReader::read(const std::string& key, std::vector<std::array<int64_t, 3>
       v[j] = readInt64(Item{*locator_, item, path + "[" + std::to_string(j) + "]", item.Mark()}, each);
     }
     values.push_back(v);
-  }
-  out = std::move(values);
-}
-
-void YamlReader::read(const std::string& key, std::vector<double>& out, const NumberRange& each,
-                      std::size_t minCount) {
-  const Entry* e = find(key);
-  if (!e) return;
-  const auto items = sequence(key, *e, "a list of numbers");
-  checkCount(key, items.size(), minCount);
-  std::vector<double> values;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    values.push_back(readDouble(Item{*locator_, items[i], childPath(key) + "[" + std::to_string(i) + "]", items[i].Mark()}, each));
   }
   out = std::move(values);
 }
@@ -378,7 +316,7 @@ std::vector<YamlReader> YamlReader::sections(const std::string& key) {
   std::vector<YamlReader> readers;
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!items[i].IsMap()) failElement(key, i, "expected a mapping, got " + describe(items[i]));
-    readers.emplace_back(*locator_, items[i], childPath(key) + "[" + std::to_string(i) + "]", items[i].Mark());
+    readers.emplace_back(*locator_, items[i], elementPath(key, i), items[i].Mark());
   }
   return readers;
 }
@@ -391,7 +329,7 @@ void YamlReader::fail(const std::string& key, const std::string& what) const {
 }
 
 void YamlReader::failElement(const std::string& key, std::size_t index, const std::string& what) const {
-  const std::string path = childPath(key) + "[" + std::to_string(index) + "]";
+  const std::string path = elementPath(key, index);
   for (const auto& [name, entry] : entries_) {
     if (name == key && entry.value.IsSequence() && index < entry.value.size()) {
       locator_->fail(path, entry.value[index].Mark(), what);

@@ -1,62 +1,19 @@
 #pragma once
 // Private to src/config: typed reading of a YAML mapping with messages that name
-// "file:line:col: dotted.key: ...". Nothing outside src/config includes this file,
+// "file:line:col: dotted.key: ...". Only src/config and its tests include this file,
 // so yaml-cpp stays out of every other layer.
 #include <yaml-cpp/yaml.h>
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "config/ConfigLocator.h"
+#include "config/NumberRange.h"
+
 namespace seg {
-
-// Says where a config value came from: "file:line:col" for a node of the file,
-// "--set a.b=c" for a value (or a section) an override put into the tree, plain
-// "file" when there is no position (a key that is missing altogether).
-class ConfigLocator {
- public:
-  explicit ConfigLocator(std::string source);
-
-  // `path` (and everything below it) now comes from override `raw`. An override of
-  // a whole section replaces what earlier overrides put below it.
-  void addOverride(const std::string& path, const std::string& raw);
-
-  std::string where(const std::string& path, const YAML::Mark& mark) const;
-  const std::string& source() const { return source_; }
-
-  // Throws ConfigError "<where>: <path>: <what>".
-  [[noreturn]] void fail(const std::string& path, const YAML::Mark& mark,
-                         const std::string& what) const;
-
- private:
-  std::string source_;
-  std::map<std::string, std::string> overrides_;  // dotted path -> "key=value" as given
-};
-
-// An interval check with the phrase that explains it in messages ("must be in [0, 1)").
-struct NumberRange {
-  static constexpr double kInf = std::numeric_limits<double>::infinity();
-  double lo = -kInf;
-  double hi = kInf;
-  bool loOpen = false;
-  bool hiOpen = false;
-
-  bool contains(double v) const;
-  std::string describe() const;
-
-  static NumberRange any() { return {}; }
-  static NumberRange atLeast(double lo) { return {lo, kInf, false, false}; }
-  static NumberRange greaterThan(double lo) { return {lo, kInf, true, false}; }
-  static NumberRange closed(double lo, double hi) { return {lo, hi, false, false}; }
-  static NumberRange closedOpen(double lo, double hi) { return {lo, hi, false, true}; }
-};
-
-// Shortest text that reads back to the same double ("1e-05", "0.33", "30").
-std::string formatNumber(double value);
 
 // Reads the keys of one mapping (a section). Every getter records its key as known,
 // leaves the output untouched when the key is absent (so the struct default stays),
@@ -110,6 +67,11 @@ class YamlReader {
   };
   const Entry* find(const std::string& key);  // records `key` as known
   std::string childPath(const std::string& key) const;
+  std::string elementPath(const std::string& key, std::size_t index) const;
+  // The numeric lists above: a std::array needs exactly its size, a vector minCount.
+  template <class List>
+  void readNumbers(const std::string& key, List& out, const NumberRange& each, std::size_t minCount,
+                   const std::string& expected);
   std::vector<YAML::Node> sequence(const std::string& key, const Entry& e,
                                    const std::string& expected);
   void checkCount(const std::string& key, std::size_t count, std::size_t minCount) const;

@@ -47,12 +47,4 @@ template <typename TLabel>
 void augmentPatch(const AugmentOptions& options, Rng& rng, float* image, int64_t channels,
                   TLabel* label, const std::array<int64_t, 3>& dims);
 
-// The gamma transform alone, in place on one channel of n > 0 voxels (see Augmenter.cpp):
-// ((x - min) / range)^gamma * range + min, or on -x with `invert`, then the original
-// mean and standard deviation restored (nnU-Net's retain_stats).
-void gammaTransform(float* v, int64_t n, double gamma, bool invert);
-
-// Normal deviate (Box-Muller) from the portable generator.
-double normal(Rng& rng);
-
 }  // namespace seg

@@ -1,15 +1,12 @@
 #include "data/CaseLoader.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <exception>
-#include <mutex>
-#include <thread>
 
 #include "core/Error.h"
 #include "core/GridDifference.h"
 #include "core/Log.h"
+#include "core/ParallelFor.h"
 #include "data/CaseCache.h"
 #include "data/NiftiIO.h"
 #include "data/Resample.h"
@@ -103,26 +100,9 @@ LoadedCase loadCase(const CaseEntry& entry, const PreprocessOptions& options, in
 std::vector<LoadedCase> loadCases(const std::vector<CaseEntry>& entries, const PreprocessOptions& options,
                                   int numClasses, int threads, bool normalize) {
   std::vector<LoadedCase> cases(entries.size());
-  std::atomic<size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failureMutex;
-  auto work = [&] {
-    for (size_t i = next++; i < entries.size(); i = next++) {
-      try {
-        cases[i] = loadCase(entries[i], options, numClasses, LabelGrid::Preprocessed, normalize);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failureMutex);
-        if (!failure) failure = std::current_exception();
-        next = entries.size();
-      }
-    }
-  };
-  const int n = std::max(1, std::min<int>(threads, static_cast<int>(entries.size())));
-  std::vector<std::thread> pool;
-  for (int t = 1; t < n; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
+  parallelFor(entries.size(), threads, [&](size_t i) {
+    cases[i] = loadCase(entries[i], options, numClasses, LabelGrid::Preprocessed, normalize);
+  });
   size_t cached = 0;
   for (const LoadedCase& c : cases) cached += c.fromCache ? 1 : 0;
   if (options.cacheDir.empty()) {

@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <set>
 
 #include "core/Error.h"
 #include "core/Log.h"
+#include "data/DatasetLabels.h"
 
 namespace seg {
 namespace fs = std::filesystem;
@@ -24,14 +24,6 @@ bool endsWith(const std::string& text, const std::string& suffix) {
 
 bool isAllDigits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-}
-
-// "3" -> 3; anything else is an error naming the key.
-int parseIndex(const std::string& text, const std::string& where) {
-  if (!isAllDigits(text) || text.size() > 6) {
-    throw InputError(where + ": expected a non-negative integer index, got '" + text + "'");
-  }
-  return std::stoi(text);
 }
 
 // "_0003" for channel 3.
@@ -54,7 +46,7 @@ std::vector<std::string> readChannelNames(const json& node, const std::string& w
   if (!node.is_object() || node.empty()) throw InputError(where + ": expected a non-empty object {\"0\": name}");
   std::map<int, std::string> byIndex;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const int index = parseIndex(it.key(), where);
+    const int index = parseLabelIndex(it.key(), where);
     byIndex[index] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
   }
   std::vector<std::string> names;
@@ -66,46 +58,6 @@ std::vector<std::string> readChannelNames(const json& node, const std::string& w
     names.push_back(name);
   }
   return names;
-}
-
-void checkLabels(const std::map<int, std::string>& labels, const std::string& where) {
-  if (labels.empty()) throw InputError(where + ": no labels");
-  if (labels.begin()->first != 0) throw InputError(where + ": label 0 (background) is missing");
-  if (labels.rbegin()->first > 255) {
-    throw InputError(where + ": label index " + std::to_string(labels.rbegin()->first) + " exceeds 255");
-  }
-}
-
-// nnU-Net v2: {"background": 0, "lesion": 1}.
-std::map<int, std::string> readLabelsNameToIndex(const json& node, const std::string& where) {
-  if (!node.is_object()) throw InputError(where + ": expected an object {\"name\": index}");
-  std::map<int, std::string> labels;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    if (it.value().is_array()) {
-      throw InputError(where + "." + it.key() + ": region-based labels (lists of indices) are not supported");
-    }
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0) {
-      throw InputError(where + "." + it.key() + ": expected a non-negative integer, got " + it.value().dump());
-    }
-    const int index = it.value().get<int>();
-    if (!labels.emplace(index, it.key()).second) {
-      throw InputError(where + ": index " + std::to_string(index) + " is used by '" + labels[index] + "' and '" +
-                       it.key() + "'");
-    }
-  }
-  checkLabels(labels, where);
-  return labels;
-}
-
-// MSD: {"0": "background", "1": "tumour"}.
-std::map<int, std::string> readLabelsIndexToName(const json& node, const std::string& where) {
-  if (!node.is_object()) throw InputError(where + ": expected an object {\"index\": name}");
-  std::map<int, std::string> labels;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    labels[parseIndex(it.key(), where)] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
-  }
-  checkLabels(labels, where);
-  return labels;
 }
 
 std::vector<std::string> sortedFileNames(const fs::path& dir) {
@@ -234,7 +186,7 @@ void checkNumTraining(const json& doc, size_t found, const std::string& file) {
 
 void loadNnUNet(const json& doc, DatasetManifest& m, const std::string& file) {
   m.channelNames = readChannelNames(doc["channel_names"], file + ": channel_names");
-  m.labels = readLabelsNameToIndex(require(doc, "labels", file), file + ": labels");
+  m.labels = parseDatasetLabels(require(doc, "labels", file), LabelsForm::NameToIndex, file + ": labels");
   const json& ending = require(doc, "file_ending", file);
   if (!ending.is_string() || ending.get<std::string>().empty()) {
     throw InputError(file + ": file_ending: expected a string like \".nii.gz\"");
@@ -252,7 +204,7 @@ void loadNnUNet(const json& doc, DatasetManifest& m, const std::string& file) {
 
 void loadMsd(const json& doc, DatasetManifest& m, const std::string& file) {
   m.channelNames = readChannelNames(require(doc, "modality", file), file + ": modality");
-  m.labels = readLabelsIndexToName(require(doc, "labels", file), file + ": labels");
+  m.labels = parseDatasetLabels(require(doc, "labels", file), LabelsForm::IndexToName, file + ": labels");
   const json& training = require(doc, "training", file);
   if (!training.is_array()) throw InputError(file + ": training: expected a list of {image, label}");
   for (size_t i = 0; i < training.size(); ++i) {
@@ -285,15 +237,6 @@ void checkUniqueIds(const std::vector<CaseEntry>& cases, const std::string& file
   for (size_t i = 1; i < cases.size(); ++i) {
     if (cases[i].id == cases[i - 1].id) throw InputError(file + ": case " + cases[i].id + " is listed twice");
   }
-}
-
-// Uniform integer in [0, n) without modulo bias; mt19937_64's output sequence is
-// fixed by the standard, so splits are the same with every standard library.
-uint64_t uniformBelow(std::mt19937_64& rng, uint64_t n) {
-  const uint64_t limit = UINT64_MAX - (UINT64_MAX % n);
-  uint64_t x = rng();
-  while (x >= limit) x = rng();
-  return x % n;
 }
 
 }  // namespace
@@ -339,30 +282,6 @@ DatasetManifest loadDataset(const std::string& root) {
   return m;
 }
 
-Split splitFolds(const std::vector<CaseEntry>& cases, int numFolds, int fold, uint64_t seed) {
-  if (numFolds < 2) throw InputError("splitFolds: number of folds must be at least 2, got " + std::to_string(numFolds));
-  if (fold < 0 || fold >= numFolds) {
-    throw InputError("splitFolds: fold " + std::to_string(fold) + " out of range [0, " + std::to_string(numFolds) + ")");
-  }
-  if (cases.size() < static_cast<size_t>(numFolds)) {
-    throw InputError("splitFolds: " + std::to_string(cases.size()) + " cases cannot fill " +
-                     std::to_string(numFolds) + " folds");
-  }
-  // Shuffle a sorted copy so the split depends on the ids, not the caller's order.
-  std::vector<CaseEntry> order = cases;
-  std::sort(order.begin(), order.end(), [](const CaseEntry& a, const CaseEntry& b) { return a.id < b.id; });
-  std::mt19937_64 rng(seed);
-  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[uniformBelow(rng, i)]);
-  Split split;
-  for (size_t i = 0; i < order.size(); ++i) {
-    (static_cast<int>(i % numFolds) == fold ? split.val : split.train).push_back(order[i]);
-  }
-  auto byId = [](const CaseEntry& a, const CaseEntry& b) { return a.id < b.id; };
-  std::sort(split.train.begin(), split.train.end(), byId);
-  std::sort(split.val.begin(), split.val.end(), byId);
-  return split;
-}
-
 DatasetManifest manifestFromList(std::vector<CaseEntry> cases, const std::vector<std::string>& labelNames,
                                  const std::string& root) {
   const std::string where = "data.cases";
@@ -396,48 +315,6 @@ DatasetManifest manifestFromList(std::vector<CaseEntry> cases, const std::vector
   std::sort(m.training.begin(), m.training.end(), [](const CaseEntry& a, const CaseEntry& b) { return a.id < b.id; });
   checkUniqueIds(m.training, where);
   return m;
-}
-
-Split splitFromFile(const std::string& path, const std::vector<CaseEntry>& cases, int fold) {
-  std::ifstream in(path);
-  if (!in) throw InputError("data.split_file: cannot open " + path);
-  json doc;
-  try {
-    in >> doc;
-  } catch (const json::parse_error& e) {
-    throw InputError(path + ": invalid JSON: " + e.what());
-  }
-  if (!doc.is_array() || doc.empty()) {
-    throw InputError(path + ": expected a list with one {\"train\": [...], \"val\": [...]} per fold (nnU-Net splits_final.json)");
-  }
-  if (fold < 0 || fold >= static_cast<int>(doc.size())) {
-    throw InputError(path + ": data.fold " + std::to_string(fold) + " is out of range: the file has " +
-                     std::to_string(doc.size()) + " fold(s)");
-  }
-  const json& entry = doc[static_cast<size_t>(fold)];
-  const std::string where = path + ": fold " + std::to_string(fold);
-  if (!entry.is_object()) throw InputError(where + ": expected {\"train\": [...], \"val\": [...]}");
-  std::map<std::string, const CaseEntry*> byId;
-  for (const CaseEntry& c : cases) byId[c.id] = &c;
-  std::set<std::string> used;
-  Split split;
-  for (const char* key : {"train", "val"}) {
-    auto it = entry.find(key);
-    if (it == entry.end() || !it->is_array()) throw InputError(where + ": missing list '" + key + "'");
-    for (const json& id : *it) {
-      if (!id.is_string()) throw InputError(where + ": " + key + ": expected case ids (strings), got " + id.dump());
-      const std::string name = id.get<std::string>();
-      const auto found = byId.find(name);
-      if (found == byId.end()) throw InputError(where + ": " + key + ": case '" + name + "' is not a training case");
-      if (!used.insert(name).second) throw InputError(where + ": case '" + name + "' is listed twice");
-      (std::string(key) == "train" ? split.train : split.val).push_back(*found->second);
-    }
-  }
-  if (split.train.empty()) throw InputError(where + ": no training cases");
-  auto byIdOrder = [](const CaseEntry& a, const CaseEntry& b) { return a.id < b.id; };
-  std::sort(split.train.begin(), split.train.end(), byIdOrder);
-  std::sort(split.val.begin(), split.val.end(), byIdOrder);
-  return split;
 }
 
 std::string caseIdFromFile(const std::string& fileName, bool stripChannel) {

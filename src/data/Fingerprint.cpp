@@ -8,7 +8,7 @@
 #include "core/Log.h"
 #include "data/CaseLoader.h"
 #include "data/Resample.h"
-#include "metrics/SegMetrics.h"
+#include "core/ConnectedComponents.h"
 
 namespace seg {
 

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "core/Error.h"
+#include "core/IoError.h"
 #include "core/Log.h"
 #include "data/ItkBridge.h"
 #include "data/NiftiRawHeader.h"
@@ -248,14 +249,16 @@ void writeAtomically(const ImageGeometry& g, const TPixel* data, const std::stri
   }
   if (stored < expected) {
     removeTemp();
-    throw InputError(path + ": cannot write NIfTI file: only " + std::to_string(stored) + " of " +
+    throw IoError(path + ": cannot write NIfTI file: only " + std::to_string(stored) + " of " +
                      std::to_string(expected) + " data bytes reached the disk (disk full or I/O error)");
   }
   std::error_code ec;
   fs::rename(temp, path, ec);
   if (ec) {
     removeTemp();
-    throw InputError(path + ": cannot move the written file into place: " + ec.message());
+    const std::string message = path + ": cannot move the written file into place: " + ec.message();
+    if (isDeviceError(ec.value())) throw IoError(message);
+    throw InputError(message);
   }
 }
 

@@ -1,20 +1,27 @@
 // Raw NIfTI-1 header and data-section checks (see NiftiRawHeader.h).
 #include "data/NiftiRawHeader.h"
 
+// nifti1.h as ITK 5.2 ships it (its include directory), the layout ITK reads through.
 #include <itk_zlib.h>
+#include <nifti1.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <span>
 
 #include "core/Error.h"
 
 namespace seg::nifti {
 namespace fs = std::filesystem;
+
+static_assert(sizeof(nifti_1_header) == 348, "nifti_1_header must match the 348-byte NIfTI-1 layout");
+static_assert(offsetof(nifti_1_header, magic) == 344, "nifti_1_header must not be padded");
 
 bool endsWithNoCase(const std::string& text, const std::string& suffix) {
   if (text.size() < suffix.size()) return false;
@@ -23,25 +30,55 @@ bool endsWithNoCase(const std::string& text, const std::string& suffix) {
   });
 }
 
+bool RawHeader::isFloat() const { return datatype == NIFTI_TYPE_FLOAT32 || datatype == NIFTI_TYPE_FLOAT64; }
+
 namespace {
 
-uint32_t byteSwap32(uint32_t v) {
-  return ((v & 0xffu) << 24) | ((v & 0xff00u) << 8) | ((v >> 8) & 0xff00u) | (v >> 24);
+// Reverses the bytes of one field (bit for bit: a NaN keeps its payload and sign).
+template <typename T>
+void swapBytes(T& value) {
+  unsigned char b[sizeof(T)];
+  std::memcpy(b, &value, sizeof(T));
+  std::reverse(b, b + sizeof(T));
+  std::memcpy(&value, b, sizeof(T));
 }
 
-// Bytes per value of a NIfTI-1 datatype code (nifti1.h NIFTI_TYPE_*); 0 for a code ITK
-// does not know. ITK sizes its buffer from the datatype, never from bitpix, so the
-// completeness checks must too (fuzzed headers with bitpix 0 or 3 slipped past them).
+template <typename T, size_t N>
+void swapBytes(T (&values)[N]) {
+  for (T& v : values) swapBytes(v);
+}
+
+// The fields readRawHeader looks at, into our byte order (sizeof_hdr and dim[0] are
+// judged raw, before this).
+void swapUsedFields(nifti_1_header& hdr) {
+  swapBytes(hdr.dim);
+  swapBytes(hdr.datatype);
+  swapBytes(hdr.bitpix);
+  swapBytes(hdr.pixdim);
+  swapBytes(hdr.vox_offset);
+  swapBytes(hdr.qform_code);
+  swapBytes(hdr.sform_code);
+  for (float* v : {&hdr.quatern_b, &hdr.quatern_c, &hdr.quatern_d, &hdr.qoffset_x, &hdr.qoffset_y, &hdr.qoffset_z}) {
+    swapBytes(*v);
+  }
+  swapBytes(hdr.srow_x);
+  swapBytes(hdr.srow_y);
+  swapBytes(hdr.srow_z);
+}
+
+// Bytes per value of a NIfTI-1 datatype; 0 for a code ITK does not know. ITK sizes its
+// buffer from the datatype, never from bitpix, so the completeness checks must too
+// (fuzzed headers with bitpix 0 or 3 slipped past them).
 int datatypeBytes(int16_t datatype) {
   switch (datatype) {
-    case 2: case 256: return 1;                  // UINT8, INT8
-    case 4: case 512: return 2;                  // INT16, UINT16
-    case 8: case 16: case 768: return 4;         // INT32, FLOAT32, UINT32
-    case 64: case 1024: case 1280: case 32: return 8;  // FLOAT64, INT64, UINT64, COMPLEX64
-    case 128: return 3;                          // RGB24
-    case 2304: return 4;                         // RGBA32
-    case 1536: case 1792: return 16;             // FLOAT128, COMPLEX128
-    case 2048: return 32;                        // COMPLEX256
+    case NIFTI_TYPE_UINT8: case NIFTI_TYPE_INT8: return 1;
+    case NIFTI_TYPE_INT16: case NIFTI_TYPE_UINT16: return 2;
+    case NIFTI_TYPE_INT32: case NIFTI_TYPE_FLOAT32: case NIFTI_TYPE_UINT32: return 4;
+    case NIFTI_TYPE_FLOAT64: case NIFTI_TYPE_INT64: case NIFTI_TYPE_UINT64: case NIFTI_TYPE_COMPLEX64: return 8;
+    case NIFTI_TYPE_RGB24: return 3;
+    case NIFTI_TYPE_RGBA32: return 4;
+    case NIFTI_TYPE_FLOAT128: case NIFTI_TYPE_COMPLEX128: return 16;
+    case NIFTI_TYPE_COMPLEX256: return 32;
     default: return 0;
   }
 }
@@ -54,22 +91,27 @@ int datatypeBytes(int16_t datatype) {
 RawHeader readRawHeader(const std::string& path) {
   gzFile file = gzopen(path.c_str(), "rb");
   if (file == nullptr) throw InputError(path + ": cannot open file");
-  unsigned char header[348];
-  const int got = gzread(file, header, sizeof(header));
+  unsigned char bytes[sizeof(nifti_1_header)] = {};
+  const int got = gzread(file, bytes, sizeof(bytes));
   gzclose(file);
   if (got < 0) throw InputError(path + ": corrupt or truncated gzip data in the header");
   if (got < 4) throw InputError(path + ": not a NIfTI file (only " + std::to_string(got) + " bytes)");
-  uint32_t sizeofHdr = 0;
-  std::memcpy(&sizeofHdr, header, 4);
-  if (sizeofHdr == 540 || byteSwap32(sizeofHdr) == 540) {
+  nifti_1_header hdr;
+  std::memcpy(&hdr, bytes, sizeof(hdr));
+  const auto sizeofHdr = static_cast<uint32_t>(hdr.sizeof_hdr);
+  uint32_t swappedSizeofHdr = sizeofHdr;
+  swapBytes(swappedSizeofHdr);
+  if (sizeofHdr == 540 || swappedSizeofHdr == 540) {  // sizeof(nifti_2_header)
     throw InputError(path + ": NIfTI-2 is not supported by ITK 5.2: convert to NIfTI-1 (e.g. nibabel)");
   }
-  if (sizeofHdr != 348 && byteSwap32(sizeofHdr) != 348) {
+  if (sizeofHdr != sizeof(nifti_1_header) && swappedSizeofHdr != sizeof(nifti_1_header)) {
     throw InputError(path + ": not a NIfTI-1 file (header size field is " + std::to_string(sizeofHdr) +
                      ", expected 348)");
   }
-  if (got < 348) throw InputError(path + ": truncated NIfTI header (" + std::to_string(got) + " of 348 bytes)");
-  if (std::memcmp(header + 344, "n+1\0", 4) != 0) {
+  if (got < static_cast<int>(sizeof(nifti_1_header))) {
+    throw InputError(path + ": truncated NIfTI header (" + std::to_string(got) + " of 348 bytes)");
+  }
+  if (std::memcmp(hdr.magic, "n+1\0", 4) != 0) {
     throw InputError(path + ": not a single-file NIfTI-1 image (magic is not \"n+1\")");
   }
   RawHeader h;
@@ -77,32 +119,23 @@ RawHeader readRawHeader(const std::string& path) {
   // the order in which dim[0] is 1..7; sizeof_hdr only when dim[0] is 0. Deciding by
   // sizeof_hdr alone read some fields in the other order than ITK does (a fuzzed header
   // with a finite sform for us and a NaN one for ITK, whose vnl then called abort()).
-  int16_t dim0 = 0;
-  std::memcpy(&dim0, header + 40, 2);
-  const auto swapped16 = static_cast<int16_t>(static_cast<uint16_t>((static_cast<uint16_t>(dim0) << 8) |
-                                                                    (static_cast<uint16_t>(dim0) >> 8)));
+  const int16_t dim0 = hdr.dim[0];
+  int16_t swappedDim0 = dim0;
+  swapBytes(swappedDim0);
   if (dim0 == 0) {
-    h.swapped = sizeofHdr != 348;
+    h.swapped = sizeofHdr != sizeof(nifti_1_header);
   } else if (dim0 >= 1 && dim0 <= 7) {
     h.swapped = false;
-  } else if (swapped16 >= 1 && swapped16 <= 7) {
+  } else if (swappedDim0 >= 1 && swappedDim0 <= 7) {
     h.swapped = true;
   } else {
     throw InputError(path + ": invalid NIfTI header: dim[0] is " + std::to_string(dim0) +
                      " (1..7 expected in either byte order)");
   }
-  auto field = [&](size_t offset, size_t n, void* out) {
-    unsigned char b[8];
-    std::memcpy(b, header + offset, n);
-    if (h.swapped) std::reverse(b, b + n);
-    std::memcpy(out, b, n);
-  };
-  int16_t dim[8], bitpix = 0;
-  float voxOffset = 0;
-  for (int i = 0; i < 8; ++i) field(40 + 2 * static_cast<size_t>(i), 2, &dim[i]);
-  field(70, 2, &h.datatype);
-  field(72, 2, &bitpix);
-  field(108, 4, &voxOffset);
+  if (h.swapped) swapUsedFields(hdr);
+  const short* dim = hdr.dim;
+  const float voxOffset = hdr.vox_offset;
+  h.datatype = hdr.datatype;
   h.bytesPerValue = datatypeBytes(h.datatype);
   // Checks below were found by fuzz/nifti_fuzzer (inputs kept in fuzz/regressions/nifti).
   // A float -> integer conversion of an out-of-range vox_offset is undefined behaviour.
@@ -111,9 +144,10 @@ RawHeader readRawHeader(const std::string& path) {
   }
   h.voxOffset = voxOffset >= 352 && std::isfinite(voxOffset) ? static_cast<uint64_t>(voxOffset) : 352;
   // The float checks read one value of bitpix/8 bytes as float32/float64.
-  if ((h.datatype == 16 && bitpix != 32) || (h.datatype == 64 && bitpix != 64)) {
+  if ((h.datatype == NIFTI_TYPE_FLOAT32 && hdr.bitpix != 32) ||
+      (h.datatype == NIFTI_TYPE_FLOAT64 && hdr.bitpix != 64)) {
     throw InputError(path + ": invalid NIfTI header: datatype " + std::to_string(h.datatype) + " with bitpix " +
-                     std::to_string(bitpix));
+                     std::to_string(hdr.bitpix));
   }
   if (dim[0] >= 1 && dim[0] <= 7) {
     h.numValues = 1;
@@ -135,21 +169,24 @@ RawHeader readRawHeader(const std::string& path) {
   // ITK 5.2 builds the direction matrix from these with vnl, which calls abort() on a
   // NaN/Inf element: refuse them here with the field's name (the quaternion and srow fields
   // only when their qform_code / sform_code says they are used).
-  int16_t qformCode = 0, sformCode = 0;
-  field(252, 2, &qformCode);
-  field(254, 2, &sformCode);
+  const int16_t qformCode = hdr.qform_code, sformCode = hdr.sform_code;
+  const float quatern[3] = {hdr.quatern_b, hdr.quatern_c, hdr.quatern_d};
+  const float qoffset[3] = {hdr.qoffset_x, hdr.qoffset_y, hdr.qoffset_z};
+  float srow[12];  // srow_x, srow_y, srow_z: row-major 3x4
+  std::copy(hdr.srow_x, hdr.srow_x + 4, srow);
+  std::copy(hdr.srow_y, hdr.srow_y + 4, srow + 4);
+  std::copy(hdr.srow_z, hdr.srow_z + 4, srow + 8);
   struct FloatField {
     const char* name;
-    size_t offset;
-    int count;
+    std::span<const float> values;
     bool used;
   };
-  for (const FloatField f : {FloatField{"pixdim", 76, 4, true}, FloatField{"quatern_b/c/d", 256, 3, qformCode > 0},
-                             FloatField{"qoffset_x/y/z", 268, 3, qformCode > 0},
-                             FloatField{"srow_x/y/z", 280, 12, sformCode > 0}}) {
-    for (int i = 0; f.used && i < f.count; ++i) {
-      float v = 0;
-      field(f.offset + 4 * static_cast<size_t>(i), 4, &v);
+  for (const FloatField& f : {FloatField{"pixdim", std::span<const float>(hdr.pixdim, 4), true},
+                              FloatField{"quatern_b/c/d", quatern, qformCode > 0},
+                              FloatField{"qoffset_x/y/z", qoffset, qformCode > 0},
+                              FloatField{"srow_x/y/z", srow, sformCode > 0}}) {
+    for (size_t i = 0; f.used && i < f.values.size(); ++i) {
+      const float v = f.values[i];
       if (!std::isfinite(v)) {
         throw InputError(path + ": invalid NIfTI header: " + f.name + " holds a non-finite value (" +
                          std::to_string(v) + ")");
@@ -170,8 +207,6 @@ RawHeader readRawHeader(const std::string& path) {
   // A used sform whose axes are degenerate (zero, denormal or astronomically long columns)
   // also ends in vnl's abort() once ITK normalises the columns: refuse it too.
   if (sformCode > 0) {
-    float srow[12];
-    for (int i = 0; i < 12; ++i) field(280 + 4 * static_cast<size_t>(i), 4, &srow[i]);
     for (int c = 0; c < 3; ++c) {
       const double norm = std::sqrt(static_cast<double>(srow[c]) * srow[c] + static_cast<double>(srow[4 + c]) * srow[4 + c] +
                                     static_cast<double>(srow[8 + c]) * srow[8 + c]);
@@ -183,15 +218,10 @@ RawHeader readRawHeader(const std::string& path) {
     for (int a = 0; a < 3; ++a) checkOffset("srow_x/y/z", a, srow[4 * a + 3], sformCode);
   }
   if (qformCode > 0) {
-    for (int a = 0; a < 3; ++a) {
-      float v = 0;
-      field(268 + 4 * static_cast<size_t>(a), 4, &v);
-      checkOffset("qoffset_x/y/z", a, v, qformCode);
-    }
+    for (int a = 0; a < 3; ++a) checkOffset("qoffset_x/y/z", a, qoffset[a], qformCode);
   }
   return h;
 }
-
 
 // Streams the data section once. Needed because nifticlib (inside ITK 5.2) zero-fills
 // a short read and also overwrites every NaN/Inf with 0 (fixed upstream in ITK 6,

@@ -19,7 +19,7 @@ struct RawHeader {
   uint64_t voxOffset = 0;     // start of the data
   uint64_t numValues = 0;     // product of dim[1..dim[0]]; 0 when the header is odd
   uint64_t expectedBytes() const { return voxOffset + numValues * static_cast<uint64_t>(bytesPerValue); }
-  bool isFloat() const { return datatype == 16 || datatype == 64; }  // FLOAT32, FLOAT64
+  bool isFloat() const;  // NIFTI_TYPE_FLOAT32 or NIFTI_TYPE_FLOAT64
 };
 
 struct RawScan {

@@ -9,7 +9,7 @@
 #include "core/Error.h"
 #include "core/Random.h"
 #include "data/SpatialCrop.h"
-#include "metrics/SegMetrics.h"
+#include "core/ConnectedComponents.h"
 
 namespace seg {
 

@@ -7,29 +7,18 @@
 // 0.15, so after partial-volume blur a radius-1 lesion keeps a contrast-to-noise
 // ratio of roughly 2-4 at its centre: visible, but genuinely hard.
 //
-// Randomness: std::mt19937_64 (its output sequence is fixed by the standard) and
-// our own uniform/normal transforms, so a (seed, index) pair gives the same phantom
-// with any standard library.
+// Randomness: core/Random.h's Mt64Rng (std::mt19937_64, whose output sequence is fixed
+// by the standard, with our own uniform/normal transforms), so a (seed, index) pair
+// gives the same phantom with any standard library.
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <cstdio>
-#include <exception>
-#include <filesystem>
-#include <fstream>
-#include <mutex>
-#include <nlohmann/json.hpp>
-#include <random>
-#include <thread>
 
-#include "core/AtomicFile.h"
 #include "core/Error.h"
 #include "core/Log.h"
-#include "data/NiftiIO.h"
+#include "core/Random.h"
 
 namespace seg {
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -39,37 +28,12 @@ constexpr double kBackground = 0.25;
 constexpr double kNoiseSigma = 0.15;
 constexpr double kBlurSigma = 0.7;  // voxels: partial-volume / PSF blur
 
-uint64_t splitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
+// The phantom of (seed, index): its own std::mt19937_64 sequence (core/Random.h).
+Mt64Rng phantomRng(uint64_t seed, int index) {
+  uint64_t indexState = static_cast<uint64_t>(index) + 1;
+  uint64_t seedState = seed ^ splitmix64(indexState);
+  return Mt64Rng(splitmix64(seedState));
 }
-
-class Random {
- public:
-  Random(uint64_t seed, int index) : rng_(splitMix64(seed ^ splitMix64(static_cast<uint64_t>(index) + 1))) {}
-  double uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  int integer(int lo, int hi) { return lo + static_cast<int>(uniform() * (hi - lo + 1)); }  // [lo, hi]
-  // Box-Muller; the spare value is kept so a sequence of calls is one stream.
-  double normal() {
-    if (hasSpare_) {
-      hasSpare_ = false;
-      return spare_;
-    }
-    const double r = std::sqrt(-2.0 * std::log(1.0 - uniform()));
-    const double t = 2.0 * kPi * uniform();
-    spare_ = r * std::sin(t);
-    hasSpare_ = true;
-    return r * std::cos(t);
-  }
-
- private:
-  std::mt19937_64 rng_;
-  double spare_ = 0;
-  bool hasSpare_ = false;
-};
 
 using Mat3 = std::array<double, 9>;
 
@@ -82,7 +46,7 @@ Mat3 multiply(const Mat3& a, const Mat3& b) {
 }
 
 // Rotation from a random unit quaternion (uniform over rotations).
-Mat3 randomRotation(Random& rng) {
+Mat3 randomRotation(Mt64Rng& rng) {
   double q[4];
   double norm = 0;
   do {
@@ -103,7 +67,7 @@ Mat3 randomRotation(Random& rng) {
 // smoothstep weights. Range about [-1, 1].
 class ValueNoise {
  public:
-  ValueNoise(const std::array<int64_t, 3>& size, double cell, Random& rng) : cell_(cell) {
+  ValueNoise(const std::array<int64_t, 3>& size, double cell, Mt64Rng& rng) : cell_(cell) {
     for (int i = 0; i < 3; ++i) n_[i] = static_cast<int64_t>(std::ceil(size[i] / cell)) + 2;
     values_.resize(static_cast<size_t>(n_[0] * n_[1] * n_[2]));
     for (double& v : values_) v = rng.uniform(-1.0, 1.0);
@@ -193,7 +157,7 @@ struct Placed {
 struct Wobble {
   std::array<std::array<double, 3>, 3> freq{};
   std::array<double, 3> amp{}, phase{};
-  explicit Wobble(Random& rng) {
+  explicit Wobble(Mt64Rng& rng) {
     for (int k = 0; k < 3; ++k) {
       for (double& f : freq[k]) f = rng.uniform(-3.0, 3.0);
       amp[k] = rng.uniform(0.0, 0.06);
@@ -210,11 +174,6 @@ struct Wobble {
   }
 };
 
-std::string caseName(int index) {
-  char name[32];
-  std::snprintf(name, sizeof(name), "case_%03d", index);
-  return name;
-}
 
 }  // namespace
 
@@ -241,7 +200,7 @@ void validateSynthOptions(const SynthOptions& o) {
 
 SynthCase makePhantom(const SynthOptions& options, int index) {
   validateSynthOptions(options);
-  Random rng(options.seed, index);
+  Mt64Rng rng = phantomRng(options.seed, index);
   const auto& size = options.size;
   SynthCase out;
   ImageGeometry& g = out.image.geometry;
@@ -370,91 +329,6 @@ SynthCase makePhantom(const SynthOptions& options, int index) {
         img[i] = static_cast<float>(img[i] * field + kNoiseSigma * rng.normal());
       }
   return out;
-}
-
-namespace {
-
-// Cases first, dataset.json last.
-void writeSynthFiles(const SynthOptions& options, const fs::path& root) {
-  std::error_code ec;
-  for (const char* sub : {"imagesTr", "labelsTr", "imagesTs", "labelsTs"}) {
-    fs::create_directories(root / sub, ec);
-    if (ec) throw InputError((root / sub).string() + ": cannot create folder: " + ec.message());
-  }
-  const int numTrain = options.cases - options.testCases;
-  auto log = logger("data");
-  log->info("writing {} synthetic cases ({} test) of size ({},{},{}) to {}", options.cases, options.testCases,
-            options.size[0], options.size[1], options.size[2], root.string());
-
-  // Cases are independent, and .nii.gz compression dominates: a few threads help.
-  std::atomic<int> next{0};
-  std::exception_ptr failure;
-  std::mutex failureMutex;
-  auto worker = [&] {
-    for (int i = next++; i < options.cases; i = next++) {
-      try {
-        const SynthCase c = makePhantom(options, i);
-        const bool test = i >= numTrain;
-        const std::string name = caseName(i);
-        writeImage(c.image, (root / (test ? "imagesTs" : "imagesTr") / (name + "_0000.nii.gz")).string());
-        writeLabel(c.label, (root / (test ? "labelsTs" : "labelsTr") / (name + ".nii.gz")).string());
-        log->debug("{}: {} lesions", name, c.lesions.size());
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failureMutex);
-        if (!failure) failure = std::current_exception();
-        next = options.cases;
-      }
-    }
-  };
-  const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < std::min<unsigned>(threads, static_cast<unsigned>(options.cases)); ++t) {
-    pool.emplace_back(worker);
-  }
-  worker();
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
-
-  // dataset.json last: a folder without it was not finished.
-  nlohmann::ordered_json doc;
-  doc["name"] = "SynthLesions";
-  doc["description"] = "segtrain synthetic lesion phantoms (seed " + std::to_string(options.seed) + ")";
-  doc["channel_names"] = {{"0", "synthetic"}};
-  doc["labels"] = {{"background", 0}, {"lesion", 1}};
-  if (options.classes == 2) doc["labels"]["lesion_b"] = 2;
-  doc["numTraining"] = numTrain;
-  doc["numTest"] = options.testCases;
-  doc["file_ending"] = ".nii.gz";
-  writeFileAtomically((root / "dataset.json").string(), doc.dump(2) + "\n");
-}
-
-
-}  // namespace
-
-void writeSynthDataset(const SynthOptions& options, const std::string& outDir) {
-  validateSynthOptions(options);
-  std::error_code ec;
-  if (fs::exists(outDir, ec)) {
-    if (!fs::is_directory(outDir, ec)) throw InputError(outDir + ": exists and is not a folder");
-    if (!fs::is_empty(outDir, ec)) throw InputError(outDir + ": folder exists and is not empty");
-  }
-  const fs::path root(outDir);
-  const bool createdRoot = !fs::exists(root, ec);
-  // A failed run (disk full, bad option found late) removes what it wrote: the folder was
-  // empty or absent before, and a half-written dataset must not look like a usable one.
-  auto cleanUp = [&] {
-    std::error_code ignored;
-    for (const char* sub : {"imagesTr", "labelsTr", "imagesTs", "labelsTs", "dataset.json"}) {
-      fs::remove_all(root / sub, ignored);
-    }
-    if (createdRoot) fs::remove(root, ignored);
-  };
-  try {
-    writeSynthFiles(options, root);
-  } catch (...) {
-    cleanUp();
-    throw;
-  }
 }
 
 }  // namespace seg

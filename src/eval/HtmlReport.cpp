@@ -5,9 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
+#include "core/AtomicFile.h"
 #include "core/Error.h"
+#include "data/NiftiIO.h"
+#include "core/TextEscape.h"
+#include "eval/ReportFormat.h"
 
 namespace seg {
 
@@ -25,38 +30,9 @@ void putChunk(std::string& out, const char* type, const std::string& data) {
   putBigEndian(out, static_cast<uint32_t>(crc));
 }
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string fmt(double v, int decimals, const char* suffix = "") {
-  if (std::isnan(v)) return "n/a";
-  if (std::isinf(v)) return "inf";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f%s", decimals, v, suffix);
-  return buf;
-}
-
-std::string name(const EvalReport& r, int c) {
-  if (c < static_cast<int>(r.classNames.size()) && !r.classNames[c].empty()) return r.classNames[c];
-  return "class " + std::to_string(c);
-}
-
 // Grouped bars per (class, bin): sensitivity and mean lesion Dice, 0..1.
 std::string sizeBinChart(const EvalReport& report) {
-  std::vector<CaseLesions> lesions;
-  for (const CaseResult& cs : report.cases) lesions.push_back(cs.lesions);
-  const auto rows = aggregateBins(lesions, report.numClasses, report.lesionOptions.sizeBinsMm3);
+  const auto rows = sizeBinRows(report);
   const int groupWidth = 64, chartHeight = 160, top = 20, left = 40;
   const int width = left + groupWidth * static_cast<int>(rows.size()) + 20;
   const int height = top + chartHeight + 60;
@@ -67,7 +43,7 @@ std::string sizeBinChart(const EvalReport& report) {
     const double y = top + chartHeight * (1.0 - t / 4.0);
     svg << "<line x1=\"" << left << "\" x2=\"" << width - 10 << "\" y1=\"" << y << "\" y2=\"" << y
         << "\" stroke=\"#ddd\"/><text x=\"" << left - 4 << "\" y=\"" << y + 3
-        << "\" text-anchor=\"end\">" << fmt(t / 4.0, 2) << "</text>\n";
+        << "\" text-anchor=\"end\">" << fixed(t / 4.0, 2) << "</text>\n";
   }
   for (size_t k = 0; k < rows.size(); ++k) {
     const SizeBinRow& r = rows[k];
@@ -79,12 +55,12 @@ std::string sizeBinChart(const EvalReport& report) {
       const double h = chartHeight * std::clamp(values[b], 0.0, 1.0);
       svg << "<rect x=\"" << x + b * 22 << "\" y=\"" << top + chartHeight - h
           << "\" width=\"20\" height=\"" << h << "\" fill=\"" << colours[b] << "\"><title>"
-          << (b == 0 ? "sensitivity " : "mean lesion Dice ") << fmt(values[b], 3)
+          << (b == 0 ? "sensitivity " : "mean lesion Dice ") << fixed(values[b], 3)
           << "</title></rect>\n";
     }
     const int bin = static_cast<int>(k % report.lesionOptions.sizeBinsMm3.size());
     svg << "<text x=\"" << x + 21 << "\" y=\"" << top + chartHeight + 14 << "\" text-anchor=\"middle\">"
-        << escape(sizeBinLabel(report.lesionOptions.sizeBinsMm3, bin)) << "</text>"
+        << xmlEscape(sizeBinLabel(report.lesionOptions.sizeBinsMm3, bin)) << "</text>"
         << "<text x=\"" << x + 21 << "\" y=\"" << top + chartHeight + 26
         << "\" text-anchor=\"middle\">c" << r.classIndex << " n=" << r.lesions << "</text>\n";
   }
@@ -187,7 +163,7 @@ std::string renderReportHtml(const EvalReport& report, const std::vector<Overlay
           "</style></head><body>\n"
        << "<h1>segeval report</h1>\n<p>" << report.cases.size() << " case(s), "
        << report.numClasses - 1 << " foreground class(es).</p>\n<p><b>Conventions:</b> "
-       << escape(describeConventions(report))
+       << xmlEscape(describeConventions(report))
        << ". HD95/ASSD in mm (MONAI definitions, docs/evaluation.md).</p>\n";
 
   html << "<h2>Per class</h2>\n<table><tr><th>class</th><th>mean Dice</th><th>mean IoU</th>"
@@ -204,23 +180,23 @@ std::string renderReportHtml(const EvalReport& report, const std::vector<Overlay
       lw.push_back(lesionWiseDice(cs.lesions, c, report.emptyRule));
     }
     const LesionDetection d = pooledLesionDetection(report, c);
-    html << "<tr><th>" << escape(name(report, c)) << "</th><td>" << fmt(meanIgnoringNan(dice), 4)
-         << "</td><td>" << fmt(meanIgnoringNan(iou), 4) << "</td><td>" << fmt(meanIgnoringNan(hd), 2)
-         << "</td><td>" << fmt(meanIgnoringNan(assd), 2) << "</td><td>" << d.tp + d.fn << "</td><td>"
-         << d.tp << "</td><td>" << d.fp << "</td><td>" << fmt(d.f1, 3) << "</td><td>"
-         << fmt(meanIgnoringNan(lw), 4) << "</td></tr>\n";
+    html << "<tr><th>" << xmlEscape(className(report, c)) << "</th><td>" << fixed(meanIgnoringNan(dice), 4)
+         << "</td><td>" << fixed(meanIgnoringNan(iou), 4) << "</td><td>" << fixed(meanIgnoringNan(hd), 2)
+         << "</td><td>" << fixed(meanIgnoringNan(assd), 2) << "</td><td>" << d.tp + d.fn << "</td><td>"
+         << d.tp << "</td><td>" << d.fp << "</td><td>" << fixed(d.f1, 3) << "</td><td>"
+         << fixed(meanIgnoringNan(lw), 4) << "</td></tr>\n";
   }
   html << "</table>\n<h2>Lesion detection by size</h2>\n" << sizeBinChart(report);
 
   html << "<h2>Per case</h2>\n<table><tr><th>case</th>";
   for (int c = 1; c < report.numClasses; ++c) {
-    html << "<th>Dice " << escape(name(report, c)) << "</th><th>HD95</th>";
+    html << "<th>Dice " << xmlEscape(className(report, c)) << "</th><th>HD95</th>";
   }
   html << "</tr>\n";
   for (const CaseResult& cs : report.cases) {
-    html << "<tr><th>" << escape(cs.caseId) << "</th>";
+    html << "<tr><th>" << xmlEscape(cs.caseId) << "</th>";
     for (const ClassOverlap& o : cs.overlap) {
-      html << "<td>" << fmt(o.dice, 4) << "</td><td>" << fmt(o.hd95, 2) << "</td>";
+      html << "<td>" << fixed(o.dice, 4) << "</td><td>" << fixed(o.hd95, 2) << "</td>";
     }
     html << "</tr>\n";
   }
@@ -229,12 +205,88 @@ std::string renderReportHtml(const EvalReport& report, const std::vector<Overlay
     html << "<h2>Worst cases and smallest missed lesions</h2>\n<p>Yellow: true positive; green: "
             "missed reference voxels; red: false-positive voxels.</p>\n";
     for (const OverlayFigure& f : figures) {
-      html << "<figure><img alt=\"" << escape(f.title) << "\" src=\"data:image/png;base64,"
-           << base64(f.png) << "\"><figcaption>" << escape(f.title) << "</figcaption></figure>\n";
+      html << "<figure><img alt=\"" << xmlEscape(f.title) << "\" src=\"data:image/png;base64,"
+           << base64(f.png) << "\"><figcaption>" << xmlEscape(f.title) << "</figcaption></figure>\n";
     }
   }
   html << "</body></html>\n";
   return html.str();
+}
+
+namespace {
+
+int64_t busiestSlice(const LabelVolume& v, int c) {
+  const int64_t plane = v.geometry.size[0] * v.geometry.size[1];
+  int64_t best = 0, bestCount = -1;
+  for (int64_t z = 0; z < v.geometry.size[2]; ++z) {
+    const int64_t n = std::count(v.data.begin() + z * plane, v.data.begin() + (z + 1) * plane, c);
+    if (n > bestCount) best = z, bestCount = n;
+  }
+  return best;
+}
+
+}  // namespace
+
+void writeHtmlReport(const EvalReport& report, const std::map<std::string, CaseSources>& sources,
+                     const std::string& outputDir) {
+  const std::filesystem::path outDir(outputDir);
+  struct Pick {
+    std::string caseId;
+    int classIndex;
+    int64_t z;  // -1: busiest slice of the reference
+    std::string title;
+  };
+  std::vector<Pick> picks;
+  std::vector<std::pair<double, size_t>> byDice;
+  for (size_t i = 0; i < report.cases.size(); ++i) {
+    std::vector<double> dice;
+    for (const ClassOverlap& o : report.cases[i].overlap) dice.push_back(o.dice);
+    const double mean = meanIgnoringNan(dice);
+    if (std::isfinite(mean)) byDice.emplace_back(mean, i);
+  }
+  std::sort(byDice.begin(), byDice.end());
+  for (size_t k = 0; k < std::min<size_t>(3, byDice.size()); ++k) {
+    const CaseResult& cs = report.cases[byDice[k].second];
+    const ClassOverlap* worst = nullptr;
+    for (const ClassOverlap& o : cs.overlap) {
+      if (std::isfinite(o.dice) && (!worst || o.dice < worst->dice)) worst = &o;
+    }
+    char title[160];
+    std::snprintf(title, sizeof title, "worst #%zu: %s, class %d, Dice %.3f", k + 1, cs.caseId.c_str(),
+                  worst->classIndex, worst->dice);
+    picks.push_back({cs.caseId, worst->classIndex, -1, title});
+  }
+  std::vector<std::pair<const Lesion*, const CaseResult*>> missed;
+  for (const CaseResult& cs : report.cases) {
+    for (const Lesion& l : cs.lesions.lesions) {
+      if (l.counted && !l.detected) missed.emplace_back(&l, &cs);
+    }
+  }
+  std::sort(missed.begin(), missed.end(),
+            [](const auto& a, const auto& b) { return a.first->voxels < b.first->voxels; });
+  for (size_t k = 0; k < std::min<size_t>(4, missed.size()); ++k) {
+    const Lesion& l = *missed[k].first;
+    char title[160];
+    std::snprintf(title, sizeof title, "missed: %s, class %d, lesion %d (%lld voxels, %.1f mm^3)",
+                  missed[k].second->caseId.c_str(), l.classIndex, l.id,
+                  static_cast<long long>(l.voxels), l.volumeMm3);
+    picks.push_back({missed[k].second->caseId, l.classIndex, l.firstVoxel, title});
+  }
+
+  std::vector<OverlayFigure> figures;
+  for (const Pick& p : picks) {
+    const auto src = sources.find(p.caseId);
+    if (src == sources.end()) continue;
+    const LabelVolume ref = readLabel(src->second.label);
+    const LabelVolume pred = readLabel(src->second.prediction);
+    Volume image;
+    if (!src->second.image.empty()) image = readImage(src->second.image);
+    const int64_t plane = ref.geometry.size[0] * ref.geometry.size[1];
+    const int64_t z = p.z < 0 ? busiestSlice(ref, p.classIndex) : p.z / plane;
+    figures.push_back(renderOverlay(src->second.image.empty() ? nullptr : &image, ref, pred,
+                                    p.classIndex, z, p.title + ", slice z=" + std::to_string(z)));
+  }
+  writeFileAtomically((outDir / "report.html").string(), renderReportHtml(report, figures));
 }
 
 }  // namespace seg

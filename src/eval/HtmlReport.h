@@ -1,6 +1,7 @@
 #pragma once
 // report.html: one self-contained file (inline SVG chart, PNG overlays as base64 data
 // URIs, no scripts, no external resources) next to the CSV/JSON report.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,5 +29,17 @@ OverlayFigure renderOverlay(const Volume* image, const LabelVolume& ref, const L
 // The page: conventions, per-class summary, an SVG chart of sensitivity and mean lesion
 // Dice per size bin, and the figures.
 std::string renderReportHtml(const EvalReport& report, const std::vector<OverlayFigure>& figures);
+
+// Where a scored case's files are, to draw report.html's overlays afterwards.
+struct CaseSources {
+  std::string image;  // empty in metrics-only mode
+  std::string prediction;
+  std::string label;
+};
+// outputDir/report.html (atomically) with overlays of the (up to) 3 cases with the lowest
+// mean Dice, at the slice with the most reference voxels of their worst class, and of the
+// (up to) 4 smallest missed lesions; the volumes are read back from `sources` by case id.
+void writeHtmlReport(const EvalReport& report, const std::map<std::string, CaseSources>& sources,
+                     const std::string& outputDir);
 
 }  // namespace seg

@@ -1,11 +1,13 @@
 #pragma once
-// The reporting side of segeval: per-case results, CSV/JSON files and console tables.
-// No torch, no ITK. Every output states the conventions it used (empty rule,
-// connectivity, size bins, match rule) because tools disagree on them (design.md §7).
+// What segeval computes per case and over a dataset (overlap, surface distances, lesion
+// detection). No torch, no ITK; the files and tables are written by eval/ReportFiles.h
+// and eval/ReportTables.h, which state the conventions used (design.md §7).
 #include <string>
 #include <vector>
 
-#include "metrics/SegMetrics.h"
+#include "metrics/LesionMatching.h"
+#include "metrics/Overlap.h"
+#include "metrics/SizeBins.h"
 #include "metrics/SurfaceDistance.h"
 
 namespace seg {
@@ -59,27 +61,7 @@ double meanIgnoringNan(const std::vector<double>& values);
 // bug), InputError for bad numClasses or lesion options.
 void validateReport(const EvalReport& report);
 
-// Files written atomically (temporary file in the same directory, then rename), so a
-// crash never leaves a half-written report. NaN is "nan" in CSV and null in JSON.
-// cases.csv: one row per case and class (overlap, surface distances, lesion counts).
-void writeCasesCsv(const EvalReport& report, const std::string& path);
-// lesions.csv: one row per reference lesion.
-void writeLesionsCsv(const EvalReport& report, const std::string& path);
-void writeSizeBinsCsv(const EvalReport& report, const std::string& path);
-// metrics.json: conventions, summary per class, per size bin, overall, and per case.
-void writeMetricsJson(const EvalReport& report, const std::string& path);
-// Creates outputDir if needed and writes cases.csv, lesions.csv, size_bins.csv and
-// metrics.json into it. Throws InputError naming the path when it cannot.
-void writeEvalReport(const EvalReport& report, const std::string& outputDir);
-
-// "0-10", "10-100", "1000-inf"; "<5" for a lesion below the first edge (bin -1).
-std::string sizeBinLabel(const std::vector<double>& sizeBinsMm3, int bin);
-
-// "empty-reference rule: nan; lesions: 26-connected components, detected on any overlap"
-// plus the dilation, volume threshold and preset when set.
-std::string describeConventions(const EvalReport& report);
-// Fixed-width console tables ending with the conventions line; NaN shows as "n/a".
-std::string formatCaseTable(const EvalReport& report);     // Dice per case and class + mean row
-std::string formatSizeBinTable(const EvalReport& report);  // per class and lesion-size bin
+// Lesions of all cases per class and size bin (metrics/SizeBins.h, rows class-major).
+std::vector<SizeBinRow> sizeBinRows(const EvalReport& report);
 
 }  // namespace seg

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "core/Image.h"
-#include "metrics/SegMetrics.h"
+#include "metrics/Overlap.h"
 
 namespace seg {
 

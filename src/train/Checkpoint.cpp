@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "core/Error.h"
+#include "core/IoError.h"
 
 namespace seg {
 
@@ -98,7 +99,7 @@ void saveCheckpoint(const std::string& path, UNet& model, torch::optim::Optimize
   int writeErrno = 0;
   auto fail = [&](const std::string& reason) {
     std::remove(temp.c_str());
-    throw InputError("cannot write checkpoint '" + path + "': " + reason);
+    throw IoError("cannot write checkpoint '" + path + "': " + reason);
   };
   try {
     archive.save_to([&](const void* data, size_t n) -> size_t {
@@ -125,6 +126,10 @@ void saveCheckpoint(const std::string& path, UNet& model, torch::optim::Optimize
   if (writeErrno != 0) fail(std::strerror(writeErrno));
   std::error_code ec;
   std::filesystem::rename(temp, path, ec);
+  if (ec && !isDeviceError(ec.value())) {
+    std::remove(temp.c_str());
+    throw InputError("cannot write checkpoint '" + path + "': " + ec.message());
+  }
   if (ec) fail(ec.message());
   fsyncPath(std::filesystem::path(path).parent_path().string());
 }

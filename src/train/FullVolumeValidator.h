@@ -10,7 +10,8 @@
 
 #include "data/CaseLoader.h"
 #include "infer/SlidingWindow.h"
-#include "metrics/SegMetrics.h"
+#include "metrics/LesionMatching.h"
+#include "metrics/Overlap.h"
 
 namespace seg {
 

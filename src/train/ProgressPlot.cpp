@@ -9,6 +9,7 @@
 
 #include "core/AtomicFile.h"
 #include "core/Error.h"
+#include "core/TextEscape.h"
 
 namespace seg {
 
@@ -34,20 +35,6 @@ std::vector<std::string> splitCsv(const std::string& line) {
   while (std::getline(in, cell, ',')) cells.push_back(trim(cell));
   if (!line.empty() && line.back() == ',') cells.emplace_back();
   return cells;
-}
-
-std::string xmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 std::string num(double v) {

@@ -10,6 +10,7 @@
 
 #include "core/AtomicFile.h"
 #include "core/Error.h"
+#include "core/IoError.h"
 #include "core/Log.h"
 #include "core/Autocast.h"
 #include "data/BatchLoader.h"
@@ -219,7 +220,7 @@ void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice
   }
   out << "\n";
   out.flush();
-  if (!out) throw InputError("cannot write " + path.string() + " (disk full or I/O error)");
+  if (!out) throw IoError("cannot write " + path.string() + " (disk full or I/O error)");
   loaderWaitSeconds_ = 0.0;
 }
 

@@ -12,22 +12,7 @@ needTorch
 compare() { "$PY" "$SRC/scripts/reference/compare_checkpoints.py" "$@"; }
 
 "$BIN/segdata" synth --out data --cases 6 --test-cases 1 --size 40 40 24 --seed 3 >/dev/null || fail synth
-cat > c.yaml <<YAML
-data:
-  root: data
-  num_folds: 2
-  patch_size: [32, 32, 16]
-  num_workers: 1
-model:
-  features: [4, 8]
-train:
-  epochs: 1
-  iterations_per_epoch: 5
-  batch_size: 2
-  val_iterations: 1
-  deterministic: true
-  threads: 1
-YAML
+writeConfig c.yaml train.iterations_per_epoch=5 train.batch_size=2 train.deterministic=true train.threads=1
 
 for spec in "dice_ce:true" "gdl:true" "dice:false"; do
   loss=${spec%%:*}; batch=${spec##*:}

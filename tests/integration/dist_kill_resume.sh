@@ -17,27 +17,8 @@ checkpoints() { local n; n=$(grep -c "checkpoint at iteration" "$1/train.log" 2>
 now() { date +%s; }
 
 "$BIN/segdata" synth --out data --cases 6 --test-cases 1 --size 40 40 24 --seed 4 >/dev/null || fail synth
-cat > k.yaml <<YAML
-data:
-  root: data
-  num_folds: 2
-  patch_size: [32, 32, 16]
-  num_workers: 1
-model:
-  features: [4, 8]
-loss:
-  name: dice_ce
-  batch: true
-train:
-  epochs: 3
-  iterations_per_epoch: 6
-  batch_size: 1
-  val_iterations: 1
-  deterministic: true
-  threads: 1
-output:
-  checkpoint_every_minutes: 0.000001
-YAML
+writeConfig k.yaml loss.name=dice_ce loss.batch=true train.epochs=3 train.iterations_per_epoch=6 \
+  train.deterministic=true train.threads=1 output.checkpoint_every_minutes=0.000001
 
 # --- 1. hand-started ranks, kill rank 1 ---------------------------------------------
 port=$(freeport)

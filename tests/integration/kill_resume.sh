@@ -9,24 +9,8 @@ source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 needTorch
 
 "$BIN/segdata" synth --out data --cases 6 --test-cases 2 --size 40 40 24 --seed 5 >/dev/null || fail synth
-cat > k.yaml <<YAML
-data:
-  root: data
-  num_folds: 2
-  patch_size: [32, 32, 16]
-  num_workers: 2
-model:
-  features: [4, 8]
-train:
-  epochs: 4
-  iterations_per_epoch: 4
-  batch_size: 2
-  val_iterations: 1
-  deterministic: true
-  threads: 1
-output:
-  checkpoint_every_minutes: 0.000001
-YAML
+writeConfig k.yaml data.num_workers=2 train.epochs=4 train.iterations_per_epoch=4 train.batch_size=2 \
+  train.deterministic=true train.threads=1 output.checkpoint_every_minutes=0.000001
 "$BIN/segtrain" --config k.yaml --output full --log-level error || fail "uninterrupted run"
 
 totalResumes=0

@@ -11,23 +11,7 @@ source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 
 "$BIN/segdata" synth --out data --cases 5 --test-cases 1 --size 24 20 16 --spacing 0.8 0.8 2.5 --seed 7 \
   --log-level warn >/dev/null || fail "synth"
-cat > ct.yaml <<YAML
-data:
-  root: data
-  num_folds: 2
-  patch_size: [16, 16, 8]
-  num_workers: 1
-  normalization: ct
-model:
-  features: [4, 8]
-train:
-  epochs: 1
-  iterations_per_epoch: 1
-  batch_size: 1
-  val_iterations: 1
-output:
-  dir: run
-YAML
+writeConfig ct.yaml 'data.patch_size=[16, 16, 8]' data.normalization=ct output.dir=run
 "$BIN/segtrain" --config ct.yaml --log-level warn || fail "segtrain exited $?"
 grep -Eq "target_spacing: \[0\.80*1?[0-9]*, 0\.80*1?[0-9]*, 2\.5\]" run/config.yaml || fail "target spacing not resolved: $(grep target_spacing run/config.yaml)"
 grep -q "CT normalisation, channel 0: clip" run/train.log || fail "CT statistics not logged"

@@ -9,23 +9,8 @@ BIN=$1; SRC=$2; WORK=$3
 source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 
 "$BIN/segdata" synth --out data --cases 4 --test-cases 0 --size 32 32 16 --seed 5 >/dev/null || fail "synth"
-cat > tiny.yaml <<YAML
-data:
-  root: data
-  num_folds: 2
-  patch_size: [16, 16, 16]
-  num_workers: 1
-model:
-  features: [4, 8]
-train:
-  epochs: 3
-  iterations_per_epoch: 4
-  batch_size: 1
-  val_iterations: 1
-  full_val_every: 2
-output:
-  dir: run
-YAML
+writeConfig tiny.yaml 'data.patch_size=[16, 16, 16]' train.epochs=3 train.iterations_per_epoch=4 \
+  train.full_val_every=2 output.dir=run
 
 # Not a terminal: no carriage returns anywhere.
 "$BIN/segtrain" --config tiny.yaml > out.txt 2> err.txt || fail "segtrain exited $?: $(cat err.txt)"

@@ -155,6 +155,22 @@ PYEOF
   then
     echo "FAIL: inspect statistics over finite voxels differ from numpy"; failures=$((failures + 1))
   fi
+  # A 4D file (nibabel shape x, y, z, t = 4, 5, 3, 2): the JSON size is x, y, z, t; the t
+  # extent is also the channel count; the table keeps the spatial size.
+  "$PY" -c "
+import numpy as np, nibabel as nib
+nib.save(nib.Nifti1Image(np.arange(120, dtype=np.float32).reshape(4, 5, 3, 2), np.eye(4)), '$WORK/four.nii.gz')"
+  expect 0 "inspect --json a 4D file" -- "$SEGDATA" inspect --json "$WORK/four.nii.gz"
+  if ! "$PY" -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j['dimension'] == 4 and j['size'] == [4, 5, 3, 2] and j['channels'] == 2, j
+assert (j['min'], j['max'], j['mean']) == (0.0, 119.0, 59.5), j" "$WORK/out"; then
+    echo "FAIL: inspect --json of a 4D file: size is not x, y, z, t"; failures=$((failures + 1))
+  fi
+  expect 0 "inspect table of a 4D file" -- "$SEGDATA" inspect "$WORK/four.nii.gz"
+  expect_text "$WORK/out" "size:        4 5 3" "inspect table shows the spatial size of a 4D file"
+  expect_text "$WORK/out" "4D, 2 channel(s)" "inspect table shows the 4D channels"
   expect 0 "inspect table with NaN/Inf" -- "$SEGDATA" inspect "$WORK/nan.nii.gz"
   expect_text "$WORK/out" "non-finite:  3" "inspect table shows the count"
   mkdir -p "$WORK/nanset/imagesTr" "$WORK/nanset/labelsTr"

@@ -11,22 +11,7 @@ source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 needNibabel
 
 "$BIN/segdata" synth --out data --cases 3 --test-cases 1 --size 24 24 16 --seed 4 --log-level warn >/dev/null || fail "synth"
-cat > tiny.yaml <<YAML
-data:
-  root: data
-  num_folds: 2
-  patch_size: [16, 16, 8]
-  num_workers: 1
-model:
-  features: [4, 8]
-train:
-  epochs: 1
-  iterations_per_epoch: 1
-  batch_size: 1
-  val_iterations: 1
-output:
-  dir: run
-YAML
+writeConfig tiny.yaml 'data.patch_size=[16, 16, 8]' output.dir=run
 "$BIN/segtrain" --config tiny.yaml --log-level warn || fail "segtrain exited $?"
 
 "$PY" - <<'PYEOF' || fail "writing the nibabel inputs"

@@ -88,24 +88,8 @@ fi
 echo "slurm up: $(sinfo -h -o '%P %D %c %t')"
 
 "$BIN/segdata" synth --out "$WORK/data" --cases 6 --test-cases 1 --size 40 40 24 --seed 6 >/dev/null || fail synth
-cat > c.yaml <<YAML
-data:
-  root: $WORK/data
-  num_folds: 2
-  patch_size: [32, 32, 16]
-  num_workers: 1
-model:
-  features: [4, 8]
-loss:
-  name: dice_ce
-  batch: true
-train:
-  epochs: 2
-  iterations_per_epoch: 4
-  batch_size: 1
-  val_iterations: 1
-  threads: 1
-YAML
+writeConfig c.yaml "data.root=$WORK/data" loss.name=dice_ce loss.batch=true train.epochs=2 \
+  train.iterations_per_epoch=4 train.threads=1
 
 # Waits for job $1 to leave the queue (requeues included); fails after $2 seconds.
 waitjob() {

@@ -8,24 +8,8 @@ source "$SRC/tests/support/lib.sh"; workdir "$WORK"
 
 "$BIN/segdata" synth --out data --cases 6 --test-cases 2 --size 40 40 24 --seed 3 >/dev/null || fail "synth"
 
-cat > tiny.yaml <<YAML
-data:
-  root: data
-  num_folds: 2
-  patch_size: [32, 32, 16]
-  num_workers: 1
-model:
-  features: [4, 8]
-loss:
-  name: dice_ce
-train:
-  epochs: 2
-  iterations_per_epoch: 3
-  batch_size: 2
-  val_iterations: 1
-output:
-  dir: run
-YAML
+writeConfig tiny.yaml loss.name=dice_ce train.epochs=2 train.iterations_per_epoch=3 train.batch_size=2 \
+  output.dir=run
 
 "$BIN/segtrain" --config tiny.yaml --log-level warn || fail "segtrain exited $?"
 for f in config.yaml train.log metrics.csv checkpoint_latest.pt checkpoint_final.pt; do

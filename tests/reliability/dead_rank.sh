@@ -15,27 +15,8 @@ needTorch
 nowNs() { date +%s%N; }
 
 "$BIN/segdata" synth --out data --cases 6 --test-cases 1 --size 40 40 24 --seed 4 --log-level error >/dev/null || fail synth
-cat > k.yaml <<YAML
-data:
-  root: data
-  num_folds: 2
-  patch_size: [32, 32, 16]
-  num_workers: 1
-model:
-  features: [4, 8]
-loss:
-  name: dice_ce
-  batch: true
-train:
-  epochs: 3
-  iterations_per_epoch: 6
-  batch_size: 1
-  val_iterations: 1
-  deterministic: true
-  threads: 1
-output:
-  checkpoint_every_minutes: 0.000001
-YAML
+writeConfig k.yaml loss.name=dice_ce loss.batch=true train.epochs=3 train.iterations_per_epoch=6 \
+  train.deterministic=true train.threads=1 output.checkpoint_every_minutes=0.000001
 
 # Both ranks of one run, started by hand; pids in pid0/pid1.
 startRanks() {

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <vector>
 
+#include "data/AugmentKernels.h"
 #include "data/Augmenter.h"
 
 namespace seg {

@@ -1,6 +1,7 @@
 // Dataset manifests: nnU-Net v2 and MSD dataset.json variants, the errors users
 // hit (missing files, count mismatch, broken JSON) and the k-fold split.
 #include "data/Dataset.h"
+#include "data/Splits.h"
 
 #include <gtest/gtest.h>
 

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "infer/SlidingWindow.h"
+#include "support/TorchTest.h"
 #include "unit/infer/MonaiSlidingWindowReference.h"
 
 namespace seg {
@@ -168,7 +169,7 @@ torch::Tensor stitch(const torch::Tensor& image, const FixedNetwork& net, const 
 
 double maxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
   EXPECT_EQ(a.sizes(), b.sizes());
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+  return test::maxAbsDiff(a, b);
 }
 
 // For the XML report (--gtest_output=xml): the largest difference seen, e.g. "2.38e-07".

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "infer/SlidingWindow.h"
+#include "support/TorchTest.h"
 
 namespace seg {
 namespace {
@@ -46,9 +47,9 @@ TEST(SlidingWindowTest, IdentityNetworkReproducesTheInput) {
   const Network identity = [](const torch::Tensor& x) { return x.clone(); };
   const auto out = slidingWindowInference(image, identity, options);
   ASSERT_EQ(out.sizes(), image.sizes());
-  EXPECT_TRUE(torch::allclose(out, image, 1e-5, 1e-5));
+  test::expectTensorClose(out, image, 1e-5, 1e-5, "identity network");
   options.mirror = true;
-  EXPECT_TRUE(torch::allclose(slidingWindowInference(image, identity, options), image, 1e-5, 1e-5));
+  test::expectTensorClose(slidingWindowInference(image, identity, options), image, 1e-5, 1e-5, "identity network, mirror TTA");
 }
 
 TEST(SlidingWindowTest, EveryTileIsVisited) {
@@ -91,14 +92,14 @@ TEST(SlidingWindowTest, MirrorTtaOnAMirrorSymmetricModelEqualsNoTta) {
   options.mirror = true;
   const auto tta = slidingWindowInference(image, net, options);
   ASSERT_EQ(plain.sizes(), (std::vector<int64_t>{3, 21, 18, 27}));
-  EXPECT_TRUE(torch::allclose(plain, tta, 1e-5, 1e-5)) << (plain - tta).abs().max().item<float>();
+  test::expectTensorClose(plain, tta, 1e-5, 1e-5, "symmetric model, TTA vs none");
 
   // And a model that is not symmetric does change under TTA (the test can fail).
   const Network shifted = [&](const torch::Tensor& x) { return x.roll({1}, {4}); };
   options.mirror = false;
   const auto a = slidingWindowInference(image, shifted, options);
   options.mirror = true;
-  EXPECT_FALSE(torch::allclose(a, slidingWindowInference(image, shifted, options), 1e-3, 1e-3));
+  EXPECT_FALSE(test::tensorsClose(a, slidingWindowInference(image, shifted, options), 1e-3, 1e-3));
 }
 
 TEST(SlidingWindowTest, TileWorkersGiveTheSequentialResultBitForBit) {

@@ -23,7 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "metrics/SegMetrics.h"
+#include "metrics/LesionMatching.h"
+#include "metrics/Overlap.h"
 #include "metrics/SurfaceDistance.h"
 #include "support/TestUtil.h"
 #include "unit/metrics/MonaiMetricsReference.h"

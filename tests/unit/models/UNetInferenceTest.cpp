@@ -7,6 +7,7 @@
 #include "core/Autocast.h"
 #include "models/UNet.h"
 #include "models/UNetInference.h"
+#include "support/TorchTest.h"
 
 namespace seg {
 namespace {
@@ -56,7 +57,7 @@ TEST_P(UNetInferenceTest, FusedForwardEqualsPlainForwardWithin1e5) {
   // on logits up to 4 for the benchmark U-Net) between batch 1 and batch 2, where
   // LibTorch switches its own convolutions from im2col to oneDNN.
   const double scale = std::max(1.0, plain.abs().max().item<double>());
-  EXPECT_LT((fused - plain).abs().max().item<double>(), 1e-5 * scale) << "max |logit| " << scale;
+  EXPECT_LT(test::maxAbsDiff(fused, plain), 1e-5 * scale) << "max |logit| " << scale;
   // forward() took the fused path, and it is deterministic.
   EXPECT_TRUE(torch::equal(fused, fusedInferenceForward(*p.fused, x)));
 }

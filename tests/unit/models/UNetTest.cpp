@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "models/UNet.h"
+#include "support/TorchTest.h"
 
 namespace seg {
 namespace {
@@ -12,14 +13,16 @@ int64_t countParameters(UNet& net) {
   return n;
 }
 
-TEST(UNetTest, OutputHasClassChannelsAndInputSize) {
-  torch::manual_seed(0);
+// Seeded: torch::manual_seed(0) before each test (support/TorchTest.h).
+class UNetTest : public test::SeededTest {};
+
+TEST_F(UNetTest, OutputHasClassChannelsAndInputSize) {
   UNet net(UNetOptions(2, 3).features({4, 8, 16}));
   const auto out = net->forward(torch::randn({2, 2, 16, 8, 12}));
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 3, 16, 8, 12}));
 }
 
-TEST(UNetTest, ParameterCountMatchesHandCount) {
+TEST_F(UNetTest, ParameterCountMatchesHandCount) {
   // features {4, 8}, 1 conv per stage, in 1, classes 2, instance norm (affine):
   // enc0 conv 1->4: 4*1*27+4 = 112, norm 8; enc1 conv 4->8 (stride 2): 8*4*27+8 = 872, norm 16;
   // up 8->4 (k2, no bias): 8*4*8 = 256; dec0 conv 8->4: 4*8*27+4 = 868, norm 8; head 4->2: 2*4+2 = 10.
@@ -27,7 +30,7 @@ TEST(UNetTest, ParameterCountMatchesHandCount) {
   EXPECT_EQ(countParameters(net), 112 + 8 + 872 + 16 + 256 + 868 + 8 + 10);
 }
 
-TEST(UNetTest, NnUNetDefaultTopologyHasAbout31MParameters) {
+TEST_F(UNetTest, NnUNetDefaultTopologyHasAbout31MParameters) {
   // nnU-Net 3d_fullres PlainConvUNet (32..320, 6 stages, 2 convs) for one input
   // channel: ~31 M parameters (nnU-Net reports 31.2 M for 2 classes without deep supervision heads).
   UNet net(UNetOptions(1, 2));
@@ -36,14 +39,14 @@ TEST(UNetTest, NnUNetDefaultTopologyHasAbout31MParameters) {
   EXPECT_LT(millions, 32.0);
 }
 
-TEST(UNetTest, RejectsSpatialSizeNotDivisibleByStrides) {
+TEST_F(UNetTest, RejectsSpatialSizeNotDivisibleByStrides) {
   UNet net(UNetOptions(1, 2).features({4, 8, 16}));
   EXPECT_THROW(net->forward(torch::randn({1, 1, 16, 16, 10})), c10::Error);
 }
 
-TEST(UNetTest, RejectsUnknownNorm) { EXPECT_THROW(UNet(UNetOptions(1, 2).norm("layer")), c10::Error); }
+TEST_F(UNetTest, RejectsUnknownNorm) { EXPECT_THROW(UNet(UNetOptions(1, 2).norm("layer")), c10::Error); }
 
-TEST(UNetTest, GradientsReachTheFirstLayer) {
+TEST_F(UNetTest, GradientsReachTheFirstLayer) {
   UNet net(UNetOptions(1, 2).features({4, 8}).norm("group"));
   net->forward(torch::randn({1, 1, 8, 8, 8})).sum().backward();
   const auto first = net->parameters().front();
@@ -59,11 +62,10 @@ struct Topology {
   std::vector<int64_t> input;  // B, C, Z, Y, X
 };
 
-class UNetTopologyTest : public ::testing::TestWithParam<Topology> {};
+class UNetTopologyTest : public test::SeededParamTest<Topology> {};
 
 TEST_P(UNetTopologyTest, OutputsHaveInputSizeAndDeepSupervisionLevelsShrinkByStrides) {
   const Topology& t = GetParam();
-  torch::manual_seed(0);
   UNet net(UNetOptions(t.input[1], 3).features(t.features).strides(t.strides).kernel_sizes(t.kernels).deep_supervision(true));
   const auto x = torch::randn(t.input);
   const auto out = net->forward(x);
@@ -83,8 +85,7 @@ TEST_P(UNetTopologyTest, OutputsHaveInputSizeAndDeepSupervisionLevelsShrinkByStr
   torch::NoGradGuard noGrad;
   // forward() takes the fused inference path here (models/UNetInference.h), forwardAll() the
   // module-by-module one: equal up to convolution-algorithm rounding.
-  EXPECT_TRUE(torch::allclose(net->forward(x), net->forwardAll(x)[0], 1e-5, 1e-5))
-      << (net->forward(x) - net->forwardAll(x)[0]).abs().max().item<double>();
+  test::expectTensorClose(net->forward(x), net->forwardAll(x)[0], 1e-5, 1e-5, "fused vs module-by-module forward");
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -97,7 +98,7 @@ INSTANTIATE_TEST_SUITE_P(
         Topology{"TwoStages5x5Kernels", {4, 8}, {}, {{5, 5, 5}, {3, 3, 3}}, {1, 1, 4, 6, 8}}),
     [](const ::testing::TestParamInfo<Topology>& info) { return std::string(info.param.name); });
 
-TEST(UNetTest, SizeDivisorsArePerAxisStrideProducts) {
+TEST_F(UNetTest, SizeDivisorsArePerAxisStrideProducts) {
   UNet net(UNetOptions(1, 2).features({4, 8, 16}).strides({{1, 1, 1}, {1, 2, 2}, {2, 2, 2}}));
   EXPECT_EQ(net->sizeDivisors(), (std::array<int64_t, 3>{2, 4, 4}));
   EXPECT_EQ(net->sizeDivisor(), 4);
@@ -114,7 +115,7 @@ std::string errorOf(const UNetOptions& o) {
   return "(no error)";
 }
 
-TEST(UNetTest, BadStageOptionsNameTheOption) {
+TEST_F(UNetTest, BadStageOptionsNameTheOption) {
   EXPECT_NE(errorOf(UNetOptions(1, 2).features({4, 8}).strides({{1, 1, 1}})).find("strides has 1 entries for 2 stages"),
             std::string::npos);
   EXPECT_NE(errorOf(UNetOptions(1, 2).features({4, 8}).kernel_sizes({{3, 3, 3}, {3, 2, 3}}))
@@ -128,12 +129,12 @@ TEST(UNetTest, BadStageOptionsNameTheOption) {
             std::string::npos);
 }
 
-TEST(UNetTest, WithoutDeepSupervisionForwardAllIsTheFullResolutionOutput) {
+TEST_F(UNetTest, WithoutDeepSupervisionForwardAllIsTheFullResolutionOutput) {
   UNet net(UNetOptions(1, 2).features({4, 8, 16}));
   EXPECT_EQ(net->forwardAll(torch::randn({1, 1, 8, 8, 8})).size(), 1u);
 }
 
-TEST(UNetTest, DeepSupervisionKeepsParameterNamesOfThePlainNetwork) {
+TEST_F(UNetTest, DeepSupervisionKeepsParameterNamesOfThePlainNetwork) {
   // Heads are added under ds_heads.*, so the names of everything else are unchanged.
   UNet plain(UNetOptions(1, 2).features({4, 8, 16}));
   UNet deep(UNetOptions(1, 2).features({4, 8, 16}).deep_supervision(true));
@@ -152,7 +153,7 @@ torch::Tensor projection(const std::vector<torch::Tensor>& outs) {
   return total;
 }
 
-TEST(UNetTest, GradientsReachEveryParameterIncludingDeepSupervisionHeads) {
+TEST_F(UNetTest, GradientsReachEveryParameterIncludingDeepSupervisionHeads) {
   torch::manual_seed(1);
   UNet net(UNetOptions(1, 2).features({4, 8, 16}).strides({{1, 1, 1}, {1, 2, 2}, {2, 2, 2}}).deep_supervision(true));
   projection(net->forwardAll(torch::randn({2, 1, 4, 8, 8}))).backward();
@@ -173,22 +174,21 @@ std::vector<torch::Tensor> gradientsOf(bool checkpointing, bool deep, const std:
   return grads;
 }
 
-TEST(UNetTest, CheckpointingGivesTheSameGradients) {
+TEST_F(UNetTest, CheckpointingGivesTheSameGradients) {
   for (const std::string norm : {"instance", "group"}) {
     for (bool deep : {false, true}) {
       const auto plain = gradientsOf(false, deep, norm);
       const auto recomputed = gradientsOf(true, deep, norm);
       ASSERT_EQ(plain.size(), recomputed.size());
       for (size_t i = 0; i < plain.size(); ++i) {
-        EXPECT_TRUE(torch::allclose(plain[i], recomputed[i], 1e-5, 1e-6))
-            << norm << " deep=" << deep << " tensor " << i << " max diff "
-            << (plain[i] - recomputed[i]).abs().max().item<double>();
+        test::expectTensorClose(plain[i], recomputed[i], 1e-6, 1e-5,
+                                norm + " deep=" + std::to_string(deep) + " tensor " + std::to_string(i));
       }
     }
   }
 }
 
-TEST(UNetTest, CheckpointingIsOffInEvalAndUnderNoGrad) {
+TEST_F(UNetTest, CheckpointingIsOffInEvalAndUnderNoGrad) {
   UNet net(UNetOptions(1, 2).features({4, 8}).checkpointing(true));
   net->eval();
   torch::NoGradGuard noGrad;

@@ -15,6 +15,7 @@
 #include "losses/DiceStatistics.h"
 #include "models/UNet.h"
 #include "support/Cuda.h"
+#include "support/TorchTest.h"
 #include "train/GradScaler.h"
 #include "train/dist/DataParallel.h"
 #include "train/dist/LocalLauncher.h"
@@ -104,8 +105,7 @@ TEST_F(CudaTest, Fp32TrainStepOnCudaMatchesTheCpu_CUDA) {
   const auto cpu = stepOn(torch::kCPU);
   ASSERT_EQ(gpu.size(), cpu.size());
   for (size_t i = 0; i < gpu.size(); ++i) {
-    EXPECT_TRUE(torch::allclose(gpu[i], cpu[i], 1e-4, 1e-5)) << "parameter " << i << ": max difference "
-                                                             << (gpu[i] - cpu[i]).abs().max().item<double>();
+    test::expectTensorClose(gpu[i], cpu[i], 1e-5, 1e-4, "parameter " + std::to_string(i));
   }
 }
 

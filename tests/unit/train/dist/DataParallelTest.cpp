@@ -3,6 +3,7 @@
 // loss built by the trainer's factory. Acceptance (issue 6): W ranks with batch b
 // give the gradients of one process with batch W*b (Dice batch: true, Dice+CE, GDL,
 // batch: false) to 1e-6 relative, and equal weights after 5 SGD steps (1e-5).
+// The process group on its own (backends, rendezvous, collectives): ProcessGroupTest.cpp.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -12,10 +13,9 @@
 #include <thread>
 
 #include "config/TrainConfig.h"
-#include "core/Error.h"
+#include "jobs/Factories.h"
 #include "models/UNet.h"
-#include "support/TestUtil.h"
-#include "train/Factories.h"
+#include "support/TorchTest.h"
 #include "train/GradScaler.h"
 #include "train/dist/DataParallel.h"
 #include "train/dist/LocalLauncher.h"
@@ -253,9 +253,9 @@ TEST(DataParallelTest, FiveSgdStepsGiveTheSameWeights) {
     double worst = 0.0, moved = 0.0;
     for (size_t i = 0; i < reference.size(); ++i) {
       for (auto& net : nets) {
-        worst = std::max(worst, (net->parameters()[i] - reference[i]).abs().max().item<double>());
+        worst = std::max(worst, test::maxAbsDiff(net->parameters()[i], reference[i]));
       }
-      moved = std::max(moved, (initial->parameters()[i] - reference[i]).abs().max().item<double>());
+      moved = std::max(moved, test::maxAbsDiff(initial->parameters()[i], reference[i]));
     }
     EXPECT_LE(worst, 1e-5) << name;
     EXPECT_GT(moved, 1e-4) << name << ": the weights must have moved for the comparison to mean anything";
@@ -309,64 +309,6 @@ TEST(DataParallelTest, BucketsCoverEveryGradientWithFewCollectives) {
   });
   EXPECT_LT(collectives[0], static_cast<int64_t>(parameters[0]));
   EXPECT_GE(collectives[0], 2);
-}
-
-TEST(DataParallelTest, UnknownOrMismatchedBackendIsAnInputError) {
-  LaunchEnv env;
-  env.worldSize = 2;
-  env.masterAddr = "127.0.0.1";
-  env.masterPort = 1;
-  ProcessGroupOptions options;
-  options.backend = "nccl";
-  EXPECT_EQ(test::errorOf([&] { ProcessGroup::create(env, options, torch::kCPU); }),
-            "dist.backend: nccl needs train.device cuda (the device resolved to cpu); use gloo on CPU");
-  options.backend = "mpi";
-  EXPECT_EQ(test::errorOf([&] { ProcessGroup::create(env, options, torch::kCPU); }),
-            "dist.backend: unknown backend 'mpi' (expected auto, gloo or nccl)");
-}
-
-// A rank that dies before it joined closes no connection the others could notice: only
-// the rendezvous deadline ends their wait (tests/reliability/dead_rank.sh kills ranks at
-// random moments, start-up included). Alone in a group of 2, each role must give up
-// after dist.rendezvous_timeout_s, not after the 60 s collective timeout.
-double secondsUntilRendezvousFails(int rank, std::string& message) {
-  LaunchEnv env;
-  env.rank = rank;
-  env.worldSize = 2;
-  env.masterAddr = "127.0.0.1";
-  env.masterPort = findFreePort();
-  env.source = "test";
-  ProcessGroupOptions options;
-  options.backend = "gloo";
-  options.timeout = std::chrono::seconds(60);
-  options.rendezvousTimeout = std::chrono::seconds(1);
-  const auto start = std::chrono::steady_clock::now();
-  try {
-    ProcessGroup::create(env, options, torch::kCPU);
-    message = "(no error)";
-  } catch (const InternalError& e) {
-    message = e.what();
-  }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-TEST(DataParallelTest, RendezvousGivesUpWhenRankZeroNeverServesTheStore) {
-  std::string message;
-  const double seconds = secondsUntilRendezvousFails(1, message);
-  EXPECT_NE(message.find("rank 1: cannot reach the rendezvous store"), std::string::npos) << message;
-  EXPECT_NE(message.find("dist.rendezvous_timeout_s = 1 s"), std::string::npos) << message;
-  EXPECT_EQ(message.find("frame #"), std::string::npos) << "backtrace in the message: " << message;
-  EXPECT_LT(seconds, 30.0);
-}
-
-TEST(DataParallelTest, RendezvousGivesUpWhenAPeerNeverJoins) {
-  // Rank 0 serves the store; Gloo's mesh connection waits for rank 1's address.
-  std::string message;
-  const double seconds = secondsUntilRendezvousFails(0, message);
-  EXPECT_NE(message.find("rank 0: not every rank joined within dist.rendezvous_timeout_s = 1 s"), std::string::npos)
-      << message;
-  EXPECT_EQ(message.find("frame #"), std::string::npos) << "backtrace in the message: " << message;
-  EXPECT_LT(seconds, 30.0);
 }
 
 }  // namespace
