@@ -14,7 +14,6 @@
 //   v.section(key, member)               a nested mapping (visitFields of the member)
 //   v.sections(key, member)              a list of mappings (visitFields of each element)
 // Each takes the member as const for a const section, so one table serves both directions.
-#include <concepts>
 #include <type_traits>
 
 #include "config/NumberRange.h"
@@ -22,18 +21,19 @@
 
 namespace seg {
 
-// `C` is section type `S`, const or not.
+// Enables the overload when `C` is section type `S`, const or not (SFINAE rather than a
+// concept: the GPU machine's LibTorch 2.11 builds as C++17).
 template <class C, class S>
-concept ConfigSection = std::same_as<std::remove_const_t<C>, S>;
+using IfSection = std::enable_if_t<std::is_same_v<std::remove_const_t<C>, S>, int>;
 
-template <class V, ConfigSection<CaseListEntry> C>
+template <class V, class C, IfSection<C, CaseListEntry> = 0>
 void visitFields(V& v, C& c) {
   v.field("id", c.id);
   v.field("images", c.images, 1);
   v.field("label", c.label);
 }
 
-template <class V, ConfigSection<CtStatsConfig> C>
+template <class V, class C, IfSection<C, CtStatsConfig> = 0>
 void visitFields(V& v, C& c) {
   using R = NumberRange;
   v.field("clip_low", c.clip_low, R::any(), 0);
@@ -42,7 +42,7 @@ void visitFields(V& v, C& c) {
   v.field("std", c.std, R::atLeast(0), 0);
 }
 
-template <class V, ConfigSection<DataConfig> C>
+template <class V, class C, IfSection<C, DataConfig> = 0>
 void visitFields(V& v, C& c) {
   using R = NumberRange;
   v.field("root", c.root);
@@ -67,7 +67,7 @@ void visitFields(V& v, C& c) {
   v.field("queue_depth", c.queue_depth, R::atLeast(1));
 }
 
-template <class V, ConfigSection<ModelConfig> C>
+template <class V, class C, IfSection<C, ModelConfig> = 0>
 void visitFields(V& v, C& c) {
   using R = NumberRange;
   v.choice("name", c.name, {"unet"});
@@ -82,7 +82,7 @@ void visitFields(V& v, C& c) {
   v.field("checkpointing", c.checkpointing);
 }
 
-template <class V, ConfigSection<LossConfig> C>
+template <class V, class C, IfSection<C, LossConfig> = 0>
 void visitFields(V& v, C& c) {
   using R = NumberRange;
   v.choice("name", c.name, {"dice", "dice_ce", "gdl", "ce"});
@@ -99,7 +99,7 @@ void visitFields(V& v, C& c) {
   v.choice("w_type", c.w_type, {"square", "simple", "uniform"});
 }
 
-template <class V, ConfigSection<OptimizerConfig> C>
+template <class V, class C, IfSection<C, OptimizerConfig> = 0>
 void visitFields(V& v, C& c) {
   using R = NumberRange;
   v.choice("name", c.name, {"sgd", "adam", "adamw"});
@@ -111,7 +111,7 @@ void visitFields(V& v, C& c) {
   v.field("eps", c.eps, R::greaterThan(0));
 }
 
-template <class V, ConfigSection<SchedulerConfig> C>
+template <class V, class C, IfSection<C, SchedulerConfig> = 0>
 void visitFields(V& v, C& c) {
   using R = NumberRange;
   v.choice("name", c.name, {"poly", "cosine", "constant"});
@@ -120,7 +120,7 @@ void visitFields(V& v, C& c) {
   v.field("min_lr", c.min_lr, R::atLeast(0));
 }
 
-template <class V, ConfigSection<TrainSection> C>
+template <class V, class C, IfSection<C, TrainSection> = 0>
 void visitFields(V& v, C& c) {
   using R = NumberRange;
   v.field("epochs", c.epochs, R::atLeast(1));
@@ -138,13 +138,13 @@ void visitFields(V& v, C& c) {
   v.choice("device", c.device, {"cpu", "cuda", "auto"});
 }
 
-template <class V, ConfigSection<AmpConfig> C>
+template <class V, class C, IfSection<C, AmpConfig> = 0>
 void visitFields(V& v, C& c) {
   v.field("enabled", c.enabled);
   v.choice("dtype", c.dtype, {"bfloat16", "float16"});
 }
 
-template <class V, ConfigSection<DistConfig> C>
+template <class V, class C, IfSection<C, DistConfig> = 0>
 void visitFields(V& v, C& c) {
   const NumberRange positive = NumberRange::atLeast(1);  // seconds, megabytes
   v.choice("backend", c.backend, {"auto", "gloo", "nccl"});
@@ -153,7 +153,7 @@ void visitFields(V& v, C& c) {
   v.field("bucket_mb", c.bucket_mb, positive);
 }
 
-template <class V, ConfigSection<EvalConfig> C>
+template <class V, class C, IfSection<C, EvalConfig> = 0>
 void visitFields(V& v, C& c) {
   using R = NumberRange;
   v.field("overlap", c.overlap, R::closedOpen(0, 1));
@@ -165,7 +165,7 @@ void visitFields(V& v, C& c) {
   v.choice("empty_rule", c.empty_rule, {"nan", "one", "zero"});
 }
 
-template <class V, ConfigSection<OutputConfig> C>
+template <class V, class C, IfSection<C, OutputConfig> = 0>
 void visitFields(V& v, C& c) {
   v.field("dir", c.dir);
   v.field("checkpoint_every_minutes", c.checkpoint_every_minutes, NumberRange::greaterThan(0));
@@ -174,7 +174,7 @@ void visitFields(V& v, C& c) {
 
 // The top level: one section per struct. TrainConfig::source is no key (toYaml writes
 // it as a comment).
-template <class V, ConfigSection<TrainConfig> C>
+template <class V, class C, IfSection<C, TrainConfig> = 0>
 void visitFields(V& v, C& c) {
   v.section("data", c.data);
   v.section("model", c.model);

@@ -5,9 +5,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
-#include <concepts>
 #include <sstream>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "config/ConfigFields.h"
@@ -60,13 +61,12 @@ std::string yamlString(const std::string& s) {
 std::string yamlValue(bool v) { return v ? "true" : "false"; }
 std::string yamlValue(double v) { return yamlNumber(v); }
 std::string yamlValue(const std::string& s) { return yamlString(s); }
-template <std::integral Int>
+template <class Int, std::enable_if_t<std::is_integral_v<Int> && !std::is_same_v<Int, bool>, int> = 0>
 std::string yamlValue(Int v) {
   return std::to_string(v);
 }
 // Lists in flow style, one key per line, as ConfigDiff expects: [8, 16], [[1, 1, 1], [2, 2, 1]].
-template <class List>
-  requires requires(const List& l) { l.begin(); }
+template <class List, class = decltype(std::declval<const List&>().begin())>
 std::string yamlValue(const List& values) {
   std::string s = "[";
   for (const auto& v : values) s += (s.size() > 1 ? ", " : "") + yamlValue(v);

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <span>
+#include <iterator>
 
 #include "core/Error.h"
 
@@ -178,14 +178,15 @@ RawHeader readRawHeader(const std::string& path) {
   std::copy(hdr.srow_z, hdr.srow_z + 4, srow + 8);
   struct FloatField {
     const char* name;
-    std::span<const float> values;
+    const float* values;
+    size_t count;
     bool used;
   };
-  for (const FloatField& f : {FloatField{"pixdim", std::span<const float>(hdr.pixdim, 4), true},
-                              FloatField{"quatern_b/c/d", quatern, qformCode > 0},
-                              FloatField{"qoffset_x/y/z", qoffset, qformCode > 0},
-                              FloatField{"srow_x/y/z", srow, sformCode > 0}}) {
-    for (size_t i = 0; f.used && i < f.values.size(); ++i) {
+  for (const FloatField& f : {FloatField{"pixdim", hdr.pixdim, 4, true},
+                              FloatField{"quatern_b/c/d", quatern, std::size(quatern), qformCode > 0},
+                              FloatField{"qoffset_x/y/z", qoffset, std::size(qoffset), qformCode > 0},
+                              FloatField{"srow_x/y/z", srow, std::size(srow), sformCode > 0}}) {
+    for (size_t i = 0; f.used && i < f.count; ++i) {
       const float v = f.values[i];
       if (!std::isfinite(v)) {
         throw InputError(path + ": invalid NIfTI header: " + f.name + " holds a non-finite value (" +
