@@ -16,6 +16,6 @@ if [[ -n "$cuda" ]]; then built="CUDA $cuda"; else built="no CUDA (a CPU build)"
 echo "test: LibTorch $torch built with $built; $gpus"
 jobs=$(nproc 2>/dev/null || echo 2)
 # ctest pads every line with dots to the longest test name (parameterised gtest names reach
-# 110 characters); the dot leaders are cut to one space so a line fits a terminal. The exit
-# status is ctest's (pipefail).
+# about 110 characters); the dot leaders are cut to one space. The exit status is ctest's
+# (pipefail).
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$jobs" "$@" | sed -u -E 's/ \.{2,} / /'
