@@ -24,8 +24,6 @@ nlohmann::ordered_json jsonNumber(double v) {
   return v;
 }
 
-const ClassOverlap& overlapOf(const CaseResult& cs, int c) { return cs.overlap[c - 1]; }
-
 }  // namespace
 
 void writeCasesCsv(const EvalReport& report, const std::string& path) {

@@ -8,10 +8,6 @@
 
 namespace seg {
 
-namespace {
-const ClassOverlap& overlapOf(const CaseResult& cs, int c) { return cs.overlap[c - 1]; }
-}  // namespace
-
 std::string formatCaseTable(const EvalReport& report) {
   validateReport(report);
   size_t caseWidth = std::string("Dice").size();

@@ -15,8 +15,6 @@ constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 
 double ratio(double num, double den) { return den == 0.0 ? kNan : num / den; }
 
-const ClassOverlap& overlapOf(const CaseResult& cs, int c) { return cs.overlap[c - 1]; }
-
 }  // namespace
 
 CaseResult evaluateCase(const std::string& caseId, const LabelVolume& pred, const LabelVolume& ref,

@@ -27,6 +27,9 @@ struct EvalReport {
   bool surfaceDistances = true;         // HD95/ASSD per case and class (ITK distance maps)
 };
 
+// The overlap row of class c (1..numClasses-1) of a validated case.
+inline const ClassOverlap& overlapOf(const CaseResult& cs, int c) { return cs.overlap[c - 1]; }
+
 // overlapPerClass (+ surfaceDistancePerClass when settings.surfaceDistances) +
 // matchLesions for one case with the report's settings.
 CaseResult evaluateCase(const std::string& caseId, const LabelVolume& pred, const LabelVolume& ref,
