@@ -11,7 +11,10 @@
 #   4. P4: the nnU-Net 3d_fullres topology (features 32..320, 6 stages, 128^3 patch, batch 2)
 #      train step with bf16 autocast, ours vs the same model in Python PyTorch eager, ms/step
 #      and TFLOP/s (FLOP convention in scripts/bench/train_step.py: 2 per multiply-add,
-#      convolutions only, step = 3 x forward).
+#      convolutions only, step = 3 x forward), and the same Python model under torch.compile;
+#   5. P7: Dice, Dice+CE and GDL forward + backward on (2, 3, 128^3) logits against the
+#      memory-bandwidth bound (seg_loss_step's min_bytes: logits and int64 labels read once,
+#      the gradient written once, at the H200's 4.8 TB/s HBM3e peak; PEAK_TBS to override).
 # On the device:  run(command="scripts/gpu_check.sh", carry=[".gpu-deps"], timeout_s=540) from
 #                 the session's own checkout (the device copies that one; .gpu-deps must be there)
 # Dry run here:   scripts/gpu_check.sh --cpu-dry-run   (the venv's CUDA LibTorch without a
@@ -49,11 +52,11 @@ step relocate relocate
 if ((DRY)); then
   PY=${SEG_PYTHON:-$HOME/.venvs/segtrain/bin/python}
   TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)'); DEVICE=cpu; JOBS=$(nproc); BUILD=build-gpu-dry
-  P4=(8,16,32 32 32 32 2 "$(nproc)" 2)
+  P4=(8,16,32 32 32 32 2 "$(nproc)" 2); P7=(2 3 32 "$(nproc)" 3)
 else
   TORCH_PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
   DEVICE=cuda; JOBS=16; BUILD=build-gpu; PY=python3
-  P4=(32,64,128,256,320,320 128 128 128 2 16 20)
+  P4=(32,64,128,256,320,320 128 128 128 2 16 20); P7=(2 3 128 16 20)
   nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
   python3 -c 'import torch; print(torch.__version__, torch.version.cuda, torch.backends.cudnn.version(), torch.cuda.get_device_name())' > "$OUT/torch.txt" 2>&1
 fi
@@ -97,7 +100,19 @@ for r in 1 2; do
   step "p4_segtrain_$r" bash -c "'$BIN/bench/seg_train_step' ${P4[*]} bf16 $DEVICE >> '$OUT/p4.jsonl'"
   step "p4_python_$r" bash -c "$PY scripts/bench/train_step.py ${P4[*]} bf16 $DEVICE >> '$OUT/p4.jsonl'"
 done
+# P4 under torch.compile (its compilation is warm-up, not counted), after the eager pairs.
+step p4_compile bash -c "$PY scripts/bench/train_step.py ${P4[*]} bf16 $DEVICE compile >> '$OUT/p4_compile.jsonl'"
+# P7: the losses' forward + backward on the device, with the bytes they must move at least.
+step p7_losses bash -c "'$BIN/bench/seg_loss_step' ${P7[*]} $DEVICE > '$OUT/p7.json'"
 cp "$W"/*/metrics.csv "$OUT/" 2>/dev/null
-echo "== summary"; cat "$SUMMARY"; cat "$OUT/p4.jsonl" 2>/dev/null
+echo "== summary"; cat "$SUMMARY"; cat "$OUT/p4.jsonl" "$OUT/p4_compile.jsonl" 2>/dev/null
+"$PY" - "$OUT/p7.json" "${PEAK_TBS:-4.8}" <<'PY' 2>/dev/null | tee "$OUT/p7.txt"
+import json, sys
+r = json.load(open(sys.argv[1])); peak = float(sys.argv[2]) * 1e12
+bound_ms = r["min_bytes"] / peak * 1e3
+for k in ("dice", "dice_ce", "gdl"):
+    print("P7 %-8s %.3f ms fwd+bwd on %s; bandwidth bound %.4f ms (%.3f GB at %.1f TB/s): %.1fx the bound"
+          % (k, r[k], r["device"], bound_ms, r["min_bytes"] / 1e9, peak / 1e12, r[k] / bound_ms))
+PY
 grep -q FAILED "$SUMMARY" && exit 1
 exit 0

@@ -33,7 +33,7 @@ UNetOptions makeUNetOptions(const ModelConfig& model, int64_t inChannels, int64_
       .dropout(model.dropout);
 }
 
-LossFn makeLoss(const LossConfig& loss, const StatisticsReducer& reducer) {
+LossTermsFn makeLossTerms(const LossConfig& loss) {
   const Activation activation = loss.activation == "sigmoid" ? Activation::Sigmoid : Activation::Softmax;
   auto dice = DiceLossOptions()
                   .include_background(loss.include_background)
@@ -45,9 +45,7 @@ LossFn makeLoss(const LossConfig& loss, const StatisticsReducer& reducer) {
                   .smooth_dr(loss.smooth_dr);
   if (loss.name == "dice") {
     dice.class_weights(loss.class_weights);
-    return [dice, reducer](const torch::Tensor& logits, const torch::Tensor& labels) {
-      return diceLoss(logits, labels, dice, reducer);
-    };
+    return [dice](const torch::Tensor& logits, const torch::Tensor& labels) { return diceTerms(logits, labels, dice); };
   }
   if (loss.name == "dice_ce") {
     auto options = DiceCELossOptions()
@@ -55,14 +53,16 @@ LossFn makeLoss(const LossConfig& loss, const StatisticsReducer& reducer) {
                        .lambda_dice(loss.lambda_dice)
                        .lambda_ce(loss.lambda_ce)
                        .class_weights(loss.class_weights);
-    return [options, reducer](const torch::Tensor& logits, const torch::Tensor& labels) {
-      return diceCELoss(logits, labels, options, reducer);
+    return [options](const torch::Tensor& logits, const torch::Tensor& labels) {
+      return diceCETerms(logits, labels, options);
     };
   }
   if (loss.name == "ce") {
     auto options = CrossEntropyLossOptions().class_weights(loss.class_weights);
     return [options](const torch::Tensor& logits, const torch::Tensor& labels) {
-      return crossEntropyLoss(logits, labels, options);
+      LossTerms terms;
+      terms.local = crossEntropyLoss(logits, labels, options);
+      return terms;
     };
   }
   if (loss.name == "gdl") {
@@ -76,11 +76,17 @@ LossFn makeLoss(const LossConfig& loss, const StatisticsReducer& reducer) {
                        .batch(loss.batch)
                        .smooth_nr(loss.smooth_nr)
                        .smooth_dr(loss.smooth_dr);
-    return [options, reducer](const torch::Tensor& logits, const torch::Tensor& labels) {
-      return generalizedDiceLoss(logits, labels, options, reducer);
+    return [options](const torch::Tensor& logits, const torch::Tensor& labels) {
+      return generalizedDiceTerms(logits, labels, options);
     };
   }
   throw InputError("loss.name: unknown loss '" + loss.name + "'");
+}
+
+LossFn makeLoss(const LossConfig& loss, const StatisticsReducer& reducer) {
+  return [terms = makeLossTerms(loss), reducer](const torch::Tensor& logits, const torch::Tensor& labels) {
+    return lossOf(terms(logits, labels), reducer);
+  };
 }
 
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const OptimizerConfig& o, UNet& model) {

@@ -7,6 +7,7 @@
 
 #include "config/TrainConfig.h"
 #include "losses/DiceStatistics.h"
+#include "losses/LossTerms.h"
 #include "models/UNet.h"
 #include "train/LrSchedule.h"
 #include "train/Trainer.h"
@@ -14,6 +15,9 @@
 namespace seg {
 
 UNetOptions makeUNetOptions(const ModelConfig& model, int64_t inChannels, int64_t numClasses);
+// The configured loss in its two halves (losses/LossTerms.h), what the trainer uses.
+LossTermsFn makeLossTerms(const LossConfig& loss);
+// The same as one function, the statistics going through `reducer`.
 LossFn makeLoss(const LossConfig& loss, const StatisticsReducer& reducer = {});
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const OptimizerConfig& optimizer, UNet& model);
 LrScheduleOptions makeSchedule(const TrainSection& train);

@@ -248,7 +248,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   log->info("model: U-Net, {} stages, {:.2f} M parameters; loss {}; device {}", config.model.features.size(),
             parameters / 1e6, config.loss.name, device.str());
 
-  Trainer trainer(model, makeLoss(config.loss, parallel ? parallel->statisticsReducer() : StatisticsReducer{}),
+  Trainer trainer(model, TrainLoss(makeLossTerms(config.loss), parallel ? parallel->statisticsReducer() : StatisticsReducer{}),
                   std::move(optimizer), makeSchedule(config.train), trainSampler,
                   valSampler, options);
   if (job.resume) trainer.resumeFrom(latest.string());

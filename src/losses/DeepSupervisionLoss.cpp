@@ -33,20 +33,43 @@ torch::Tensor downsampleLabels(const torch::Tensor& labels, at::IntArrayRef size
   return resized.to(labels.scalar_type());
 }
 
-torch::Tensor deepSupervisionLoss(const std::vector<torch::Tensor>& outputs, const torch::Tensor& labels,
-                                  const LevelLoss& loss, std::vector<double> weights) {
+namespace {
+std::vector<double> checkedWeights(const std::vector<torch::Tensor>& outputs, std::vector<double> weights) {
   TORCH_CHECK(!outputs.empty(), "deep supervision: no outputs");
   if (weights.empty()) weights = deepSupervisionWeights(static_cast<int64_t>(outputs.size()));
   TORCH_CHECK(weights.size() == outputs.size(), "deep supervision: ", weights.size(), " weights given for ",
               outputs.size(), " outputs");
+  bool any = false;
+  for (double w : weights) any = any || w != 0.0;
+  TORCH_CHECK(any, "deep supervision: all weights are 0");
+  return weights;
+}
+}  // namespace
+
+torch::Tensor deepSupervisionLoss(const std::vector<torch::Tensor>& outputs, const torch::Tensor& labels,
+                                  const LevelLoss& loss, std::vector<double> weights) {
+  weights = checkedWeights(outputs, std::move(weights));
   torch::Tensor total;
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (weights[i] == 0.0) continue;
     auto term = weights[i] * loss(outputs[i], downsampleLabels(labels, outputs[i].sizes().slice(2)));
     total = total.defined() ? total + term : term;
   }
-  TORCH_CHECK(total.defined(), "deep supervision: all weights are 0");
   return total;
+}
+
+torch::Tensor deepSupervisionLoss(const std::vector<torch::Tensor>& outputs, const torch::Tensor& labels,
+                                  const LossTermsFn& terms, const StatisticsReducer& reducer,
+                                  std::vector<double> weights) {
+  weights = checkedWeights(outputs, std::move(weights));
+  std::vector<LossTerms> evaluated;
+  std::vector<double> used;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (weights[i] == 0.0) continue;  // nnU-Net's lowest level: not evaluated at all
+    evaluated.push_back(terms(outputs[i], downsampleLabels(labels, outputs[i].sizes().slice(2))));
+    used.push_back(weights[i]);
+  }
+  return combineLossTerms(evaluated, used, reducer);
 }
 
 }  // namespace seg

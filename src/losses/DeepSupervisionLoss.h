@@ -11,6 +11,8 @@
 #include <functional>
 #include <vector>
 
+#include "losses/LossTerms.h"
+
 namespace seg {
 
 using LevelLoss = std::function<torch::Tensor(const torch::Tensor& logits, const torch::Tensor& labels)>;
@@ -26,5 +28,12 @@ torch::Tensor downsampleLabels(const torch::Tensor& labels, at::IntArrayRef size
 // not evaluated. `weights` empty = deepSupervisionWeights(outputs.size()).
 torch::Tensor deepSupervisionLoss(const std::vector<torch::Tensor>& outputs, const torch::Tensor& labels,
                                   const LevelLoss& loss, std::vector<double> weights = {});
+
+// The same sum for a loss in its two halves: the Dice statistics of all evaluated levels
+// go through `reducer` in one call (one collective per step under data parallelism,
+// losses/LossTerms.h), with the same value and gradient as one reduction per level.
+torch::Tensor deepSupervisionLoss(const std::vector<torch::Tensor>& outputs, const torch::Tensor& labels,
+                                  const LossTermsFn& terms, const StatisticsReducer& reducer,
+                                  std::vector<double> weights = {});
 
 }  // namespace seg

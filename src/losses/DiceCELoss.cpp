@@ -4,8 +4,7 @@
 
 namespace seg {
 
-torch::Tensor diceCELoss(const torch::Tensor& logits, const torch::Tensor& labels,
-                         const DiceCELossOptions& options, const StatisticsReducer& reducer) {
+LossTerms diceCETerms(const torch::Tensor& logits, const torch::Tensor& labels, const DiceCELossOptions& options) {
   TORCH_CHECK(options.dice().reduction() == Reduction::Mean, "DiceCELoss: the Dice term must use mean reduction");
   auto diceOptions = options.dice();
   const auto& w = options.class_weights();
@@ -18,14 +17,22 @@ torch::Tensor diceCELoss(const torch::Tensor& logits, const torch::Tensor& label
                                   ? std::vector<double>(w.begin() + 1, w.end())
                                   : w);
   }
-  torch::Tensor total;
-  if (options.lambda_dice() != 0.0) total = options.lambda_dice() * diceLoss(logits, labels, diceOptions, reducer);
-  if (options.lambda_ce() != 0.0) {
-    auto ce = options.lambda_ce() * crossEntropyTerm(logits, labels, w);
-    total = total.defined() ? total + ce : ce;
+  TORCH_CHECK(options.lambda_dice() != 0.0 || options.lambda_ce() != 0.0,
+              "DiceCELoss: lambda_dice and lambda_ce are both 0");
+  LossTerms terms;
+  if (options.lambda_dice() != 0.0) {
+    terms.stats = diceStatistics(logits, labels, diceOptions);
+    terms.fromStatistics = [diceOptions, lambda = options.lambda_dice()](const DiceStatistics& stats) {
+      return lambda * diceFromStatistics(stats, diceOptions);
+    };
   }
-  TORCH_CHECK(total.defined(), "DiceCELoss: lambda_dice and lambda_ce are both 0");
-  return total;
+  if (options.lambda_ce() != 0.0) terms.local = options.lambda_ce() * crossEntropyTerm(logits, labels, w);
+  return terms;
+}
+
+torch::Tensor diceCELoss(const torch::Tensor& logits, const torch::Tensor& labels,
+                         const DiceCELossOptions& options, const StatisticsReducer& reducer) {
+  return lossOf(diceCETerms(logits, labels, options), reducer);
 }
 
 }  // namespace seg

@@ -19,6 +19,9 @@ struct DiceCELossOptions {
   TORCH_ARG(std::vector<double>, class_weights) = {};  // all C classes; empty = none
 };
 
+// Both halves: the Dice statistics, and lambda_ce * CE as the rank-local term.
+LossTerms diceCETerms(const torch::Tensor& logits, const torch::Tensor& labels, const DiceCELossOptions& options);
+
 torch::Tensor diceCELoss(const torch::Tensor& logits, const torch::Tensor& labels,
                          const DiceCELossOptions& options, const StatisticsReducer& reducer = {});
 

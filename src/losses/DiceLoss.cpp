@@ -36,11 +36,16 @@ torch::Tensor diceFromStatistics(const DiceStatistics& stats, const DiceLossOpti
   return applyReduction(f, options.reduction());
 }
 
+LossTerms diceTerms(const torch::Tensor& logits, const torch::Tensor& labels, const DiceLossOptions& options) {
+  LossTerms terms;
+  terms.stats = diceStatistics(logits, labels, options);
+  terms.fromStatistics = [options](const DiceStatistics& stats) { return diceFromStatistics(stats, options); };
+  return terms;
+}
+
 torch::Tensor diceLoss(const torch::Tensor& logits, const torch::Tensor& labels,
                        const DiceLossOptions& options, const StatisticsReducer& reducer) {
-  auto stats = diceStatistics(logits, labels, options);
-  if (reducer) stats = reducer(stats);
-  return diceFromStatistics(stats, options);
+  return lossOf(diceTerms(logits, labels, options), reducer);
 }
 
 DiceLossImpl::DiceLossImpl(DiceLossOptions options) : options_(std::move(options)) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "losses/DiceStatistics.h"
+#include "losses/LossTerms.h"
 
 namespace seg {
 
@@ -35,6 +36,9 @@ DiceStatistics diceStatistics(const torch::Tensor& logits, const torch::Tensor& 
 // The reduction half: per-class loss from (possibly globally reduced) statistics,
 // weighted and reduced. Shape (B, C) or (C) before reduction.
 torch::Tensor diceFromStatistics(const DiceStatistics& stats, const DiceLossOptions& options);
+
+// Both halves, for reducing several evaluations' statistics at once (losses/LossTerms.h).
+LossTerms diceTerms(const torch::Tensor& logits, const torch::Tensor& labels, const DiceLossOptions& options);
 
 torch::Tensor diceLoss(const torch::Tensor& logits, const torch::Tensor& labels,
                        const DiceLossOptions& options, const StatisticsReducer& reducer = {});

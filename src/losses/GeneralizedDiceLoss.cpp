@@ -25,16 +25,24 @@ torch::Tensor generalizedDiceFromStatistics(const DiceStatistics& stats,
   return applyReduction(1.0 - numer / denom, options.reduction());
 }
 
-torch::Tensor generalizedDiceLoss(const torch::Tensor& logits, const torch::Tensor& labels,
-                                  const GeneralizedDiceLossOptions& options,
-                                  const StatisticsReducer& reducer) {
+LossTerms generalizedDiceTerms(const torch::Tensor& logits, const torch::Tensor& labels,
+                               const GeneralizedDiceLossOptions& options) {
   const auto diceOptions = DiceLossOptions()
                                .include_background(options.include_background())
                                .activation(options.activation())
                                .batch(options.batch());
-  auto stats = diceStatistics(logits, labels, diceOptions);
-  if (reducer) stats = reducer(stats);
-  return generalizedDiceFromStatistics(stats, options);
+  LossTerms terms;
+  terms.stats = diceStatistics(logits, labels, diceOptions);
+  terms.fromStatistics = [options](const DiceStatistics& stats) {
+    return generalizedDiceFromStatistics(stats, options);
+  };
+  return terms;
+}
+
+torch::Tensor generalizedDiceLoss(const torch::Tensor& logits, const torch::Tensor& labels,
+                                  const GeneralizedDiceLossOptions& options,
+                                  const StatisticsReducer& reducer) {
+  return lossOf(generalizedDiceTerms(logits, labels, options), reducer);
 }
 
 }  // namespace seg

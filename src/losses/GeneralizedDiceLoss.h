@@ -27,6 +27,10 @@ struct GeneralizedDiceLossOptions {
 torch::Tensor generalizedDiceFromStatistics(const DiceStatistics& stats,
                                             const GeneralizedDiceLossOptions& options);
 
+// Both halves, for reducing several evaluations' statistics at once (losses/LossTerms.h).
+LossTerms generalizedDiceTerms(const torch::Tensor& logits, const torch::Tensor& labels,
+                               const GeneralizedDiceLossOptions& options);
+
 torch::Tensor generalizedDiceLoss(const torch::Tensor& logits, const torch::Tensor& labels,
                                   const GeneralizedDiceLossOptions& options,
                                   const StatisticsReducer& reducer = {});

@@ -21,7 +21,7 @@ namespace seg {
 
 namespace fs = std::filesystem;
 
-Trainer::Trainer(UNet model, LossFn loss, std::unique_ptr<torch::optim::Optimizer> optimizer,
+Trainer::Trainer(UNet model, TrainLoss loss, std::unique_ptr<torch::optim::Optimizer> optimizer,
                  LrScheduleOptions schedule, std::shared_ptr<const PatchSampler> trainSampler,
                  std::shared_ptr<const PatchSampler> valSampler, TrainerOptions options)
     : model_(std::move(model)),
@@ -78,8 +78,9 @@ double Trainer::trainEpoch(BatchLoader& loader) {
     torch::Tensor loss;
     {
       AutocastGuard autocast(deviceType, options_.ampEnabled, options_.ampDtype);
-      loss = options_.deepSupervision ? deepSupervisionLoss(model_->forwardAll(images), labels, loss_)
-                                      : loss_(model_->forward(images), labels);
+      loss = options_.deepSupervision
+                 ? deepSupervisionLoss(model_->forwardAll(images), labels, loss_.terms, loss_.reducer)
+                 : lossOf(loss_.terms(model_->forward(images), labels), loss_.reducer);
     }
     const double value = loss.item<double>();
     if (!std::isfinite(value) && !scaler_.enabled()) {

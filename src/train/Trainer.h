@@ -8,8 +8,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "data/PatchSampler.h"
+#include "losses/LossTerms.h"
 #include "models/UNet.h"
 #include "train/Checkpoint.h"
 #include "train/FullVolumeValidator.h"
@@ -21,6 +24,26 @@
 namespace seg {
 
 using LossFn = std::function<torch::Tensor(const torch::Tensor& logits, const torch::Tensor& labels)>;
+
+// What the trainer minimises: the loss in its two halves (losses/LossTerms.h) and the reducer
+// its Dice statistics go through, once per step for all deep-supervision levels together.
+// Any tensor-valued loss function converts to one with nothing to reduce (tests, custom losses).
+struct TrainLoss {
+  TrainLoss(LossTermsFn terms, StatisticsReducer reducer = {})
+      : terms(std::move(terms)), reducer(std::move(reducer)) {}
+  template <class F, std::enable_if_t<std::is_convertible_v<std::invoke_result_t<const F&, const torch::Tensor&,
+                                                                                   const torch::Tensor&>,
+                                                              torch::Tensor>,
+                                      int> = 0>
+  TrainLoss(F loss)  // NOLINT(google-explicit-constructor): a plain loss is a TrainLoss
+      : terms([loss = std::move(loss)](const torch::Tensor& logits, const torch::Tensor& labels) {
+          LossTerms t;
+          t.local = loss(logits, labels);
+          return t;
+        }) {}
+  LossTermsFn terms;
+  StatisticsReducer reducer;
+};
 
 struct TrainerOptions {
   int64_t epochs = 1;
@@ -69,7 +92,7 @@ struct TrainSummary {
 
 class Trainer {
  public:
-  Trainer(UNet model, LossFn loss, std::unique_ptr<torch::optim::Optimizer> optimizer,
+  Trainer(UNet model, TrainLoss loss, std::unique_ptr<torch::optim::Optimizer> optimizer,
           LrScheduleOptions schedule, std::shared_ptr<const PatchSampler> trainSampler,
           std::shared_ptr<const PatchSampler> valSampler, TrainerOptions options);
 
@@ -93,7 +116,7 @@ class Trainer {
                      const std::vector<double>& fullVal);
 
   UNet model_;
-  LossFn loss_;
+  TrainLoss loss_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   LrScheduleOptions schedule_;
   std::shared_ptr<const PatchSampler> trainSampler_;

@@ -14,6 +14,7 @@
 
 #include "config/TrainConfig.h"
 #include "jobs/Factories.h"
+#include "losses/DeepSupervisionLoss.h"
 #include "models/UNet.h"
 #include "support/TorchTest.h"
 #include "train/GradScaler.h"
@@ -190,6 +191,53 @@ TEST_P(DataParallelEquivalenceTest, TwoRanksMatchOneProcessWithTheGlobalBatch) {
 
 INSTANTIATE_TEST_SUITE_P(Losses, DataParallelEquivalenceTest, ::testing::ValuesIn(lossCases()),
                          [](const auto& info) { return std::string(info.param.name); });
+
+TEST(DataParallelTest, DeepSupervisionLevelsShareOneStatisticsCollectiveEachWay) {
+  // 4 stages: 3 outputs, of which nnU-Net's weights evaluate 2 (the lowest has weight 0).
+  // All levels' statistics go through one packed all-reduce forward and one backward,
+  // and the gradients are those of one process with the global batch, as with one
+  // reduction per level (which takes 2 per level).
+  const auto net = [](uint64_t seed) {
+    torch::manual_seed(seed);
+    auto n = UNet(UNetOptions(1, kClasses).features({4, 8, 16, 32}).deep_supervision(true));
+    n->to(torch::kFloat64);
+    return n;
+  };
+  // The lowest level's head gets no gradient (never evaluated): it counts as zero.
+  const auto gradientsOf = [](UNet& n) {
+    std::vector<torch::Tensor> out;
+    for (const auto& p : n->parameters()) out.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+    return out;
+  };
+  const Data data = makeData(5);
+  const auto images = data.images.to(torch::kFloat64);
+  const LossConfig cfg = lossOf("dice_ce", true);
+  UNet single = net(1);
+  deepSupervisionLoss(single->forwardAll(images), data.labels, makeLossTerms(cfg), StatisticsReducer{}).backward();
+  const auto expected = gradientsOf(single);
+
+  for (const bool packed : {true, false}) {
+    std::vector<UNet> nets{net(1), net(1)};
+    std::vector<std::vector<torch::Tensor>> got(kWorld);
+    std::vector<int64_t> collectives(kWorld);
+    runRanks([&](int rank, DataParallel& parallel) {
+      UNet& n = nets[rank];
+      const auto outputs = n->forwardAll(slice(images, rank));
+      const auto labels = slice(data.labels, rank);
+      const int64_t before = parallel.group().collectiveCount();
+      const auto loss = packed ? deepSupervisionLoss(outputs, labels, makeLossTerms(cfg), parallel.statisticsReducer())
+                               : deepSupervisionLoss(outputs, labels, makeLoss(cfg, parallel.statisticsReducer()));
+      loss.backward();
+      collectives[rank] = parallel.group().collectiveCount() - before;
+      parallel.averageGradients(n->parameters());
+      got[rank] = gradientsOf(n);
+    });
+    for (int rank = 0; rank < kWorld; ++rank) {
+      EXPECT_EQ(collectives[rank], packed ? 2 : 4) << (packed ? "packed" : "per level") << ", rank " << rank;
+      EXPECT_LE(worstTensorError(got[rank], expected), 1e-10) << (packed ? "packed" : "per level") << ", rank " << rank;
+    }
+  }
+}
 
 TEST(DataParallelTest, WithoutTheSummingBackwardTheDiceGradientWouldBeTooSmall) {
   // The reference check that the equivalence test can fail: a reducer that sums the
