@@ -88,9 +88,14 @@ if want P6; then
     results+=("{\"bench\": \"P6_loss\", \"loss\": \"$loss\", \"segtrain_ms\": $a, \"python_ms\": $b, \"ratio\": $ratio}")
   done
   # Sliding-window inference (the U-Net of issue 7 on a 160x160x96 volume).
-  JSON_OUT=bench_infer.json scripts/bench_infer.sh "$BUILD_DIR" --threads "$THREADS" > bench_infer.txt
+  ROUNDS="$REPEATS" JSON_OUT=bench_infer.json scripts/bench_infer.sh "$BUILD_DIR" --threads "$THREADS" > bench_infer.txt
   inf=$(cat bench_infer.json)
   row P6 "inference 160x160x96, 64^3 tiles (U-Net 1.4M)" "python/segtrain $(printf '%.2f' "$(echo "$inf" | field python_over_cpp)") (target >= 1.2), bf16 speed-up $(printf '%.2f' "$(echo "$inf" | field bf16_speedup)")"
+  if [[ "${PEERS:-1}" == 1 ]]; then
+    # The peers, same weights and tiles (bench/peer_inference.py proves the logits equal).
+    row P6 "inference vs MONAI sliding_window+DynUNet" "MONAI $(printf '%.2f' "$(echo "$inf" | field monai_fp32_seconds)") s / segtrain $(printf '%.2f' "$(echo "$inf" | field cpp_fp32_seconds)") s = $(printf '%.2f' "$(echo "$inf" | field monai_over_cpp)")x (goal >= 1.5x); same weights: max |diff| $(printf '%.1e' "$(echo "$inf" | field monai_max_abs_diff_same_weights)")"
+    row P6 "inference vs nnUNetPredictor" "nnU-Net $(printf '%.2f' "$(echo "$inf" | field nnunet_fp32_seconds)") s / segtrain = $(printf '%.2f' "$(echo "$inf" | field nnunet_over_cpp)")x (its tiles re-blended in fp32: max |diff| $(printf '%.1e' "$(echo "$inf" | field nnunet_tiles_fp32_blend_max_abs_diff)"))"
+  fi
   results+=("$inf")
 fi
 
