@@ -4,6 +4,7 @@
 # (A B A B ...) so machine noise hits both; the median of the repeats is reported.
 #   ONLY="P1 P3 P6"  run a subset (default: all)      REPEATS (default 3)
 #   THREADS (default: nproc)   STEPS (default 5)      OUT (default bench_results.json)
+#   PEERS=0 leaves out nnU-Net v2 and MONAI (P2, P3, P6; docs/performance.md)   P2_SAMPLES (200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -53,10 +54,38 @@ if want P1; then
 fi
 
 if want P2 && [[ -x "$BUILD_DIR/bench/seg_loader_bench" ]]; then
-  # Loader: CPU-ms per augmented 128^3 sample (target <= 30) and samples/s with N threads.
-  p2=$("$BUILD_DIR/bench/seg_loader_bench" --json --threads "$THREADS")
+  # Loader: CPU-ms per augmented 128^3 sample (target <= 30), samples/s with N threads and the
+  # per-core supply through the whole loader (batch 2). Then nnU-Net v2's own code on the same
+  # phantoms (bench/peer_augment.py): get_training_transforms of a 3d_fullres 128^3 plan on
+  # crops of its initial patch size (P2), and its nnUNetDataLoader + transforms from the
+  # preprocessed blosc2 dataset (P3 supply), one thread each, measured right after ours.
+  dump=$(mktemp -d)
+  p2=$("$BUILD_DIR/bench/seg_loader_bench" --json --threads "$THREADS" --samples "${P2_SAMPLES:-200}" --dump "$dump")
+  echo "$p2" > "$dump/ours.json"
   row P2 "loader, augmented 128^3 sample" "$(echo "$p2" | field summary)"
   results+=("$p2")
+  if [[ "${PEERS:-1}" == 1 ]]; then
+    peer=$("$PY" bench/peer_augment.py "$dump" --samples "${P2_SAMPLES:-200}" --ours "$dump/ours.json" 2>"$dump/peer.err") \
+      || { echo "P2/P3 peer failed: $(tail -3 "$dump/peer.err")" >&2; peer=""; }
+    if [[ -n "$peer" ]]; then
+      "$PY" - "$p2" "$peer" <<'PY'
+import json, sys
+ours, peer = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+r, p2, p3 = peer["ratios"], peer["p2"], peer["p3"]
+row = lambda i, b, t: print("%-4s %-44s %s" % (i, b, t))
+row("P2", "augmentation vs nnU-Net get_training_transforms",
+    "nnU-Net %.0f CPU-ms / segtrain %.1f = %.1fx fewer (goal >= 8x), median %.1fx; spatial transform: nnU-Net %d/%d, segtrain %d/%d"
+    % (p2["thread_cpu_ms"]["mean"], ours["cpu_ms_mean"], r["p2_cpu_per_sample_nnunet_over_ours_mean"],
+       r["p2_cpu_per_sample_nnunet_over_ours_median"], p2["spatial_samples"]["any"], p2["samples"],
+       ours["spatial_samples"]["any"], ours["samples"]))
+row("P3", "loader supply per core vs nnUNetDataLoader",
+    "segtrain %.1f samples/s / nnU-Net %.2f = %.1fx (batch 2, one thread each)"
+    % (ours["supply"]["samples_per_s_per_core_wall"], p3["samples_per_s_per_core_wall"], r["p3_supply_ours_over_nnunet_wall"]))
+PY
+      results+=("$peer")
+    fi
+  fi
+  rm -rf "$dump"
 fi
 
 if want P3; then
@@ -68,7 +97,7 @@ if want P3; then
 fi
 
 if want P5 && [[ -x scripts/bench_dist.sh ]]; then
-  p5=$(scripts/bench_dist.sh "$BUILD_DIR")
+  p5=$(ROUNDS="$REPEATS" scripts/bench_dist.sh "$BUILD_DIR")
   row P5 "distributed (Gloo, 2 ranks)" "$(echo "$p5" | field summary)"
   results+=("$p5")
 fi

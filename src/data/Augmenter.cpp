@@ -1,8 +1,10 @@
 #include "data/Augmenter.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
+#include "data/AugmentCounters.h"
 #include "data/AugmentKernels.h"
 
 namespace seg {
@@ -10,6 +12,9 @@ namespace seg {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
+
+// data/AugmentCounters.h: one relaxed increment per resampled sample.
+std::atomic<uint64_t> gSpatialDraws{0}, gRotationDraws{0}, gScalingDraws{0};
 
 std::array<double, 9> multiply(const std::array<double, 9>& a, const std::array<double, 9>& b) {
   std::array<double, 9> c{};
@@ -30,6 +35,14 @@ std::array<double, 9> rotation(int axis, double angle) {
 
 }  // namespace
 
+SpatialDrawCounts spatialDrawCounts() {
+  SpatialDrawCounts c;
+  c.spatial = gSpatialDraws.load(std::memory_order_relaxed);
+  c.rotated = gRotationDraws.load(std::memory_order_relaxed);
+  c.scaled = gScalingDraws.load(std::memory_order_relaxed);
+  return c;
+}
+
 SpatialParams drawSpatial(const AugmentOptions& o, Rng& rng) {
   SpatialParams p;
   if (!o.enabled) return p;
@@ -37,6 +50,9 @@ SpatialParams drawSpatial(const AugmentOptions& o, Rng& rng) {
   const bool scale = rng.chance(o.pScaling);
   if (!rotate && !scale) return p;
   p.active = true;
+  gSpatialDraws.fetch_add(1, std::memory_order_relaxed);
+  if (rotate) gRotationDraws.fetch_add(1, std::memory_order_relaxed);
+  if (scale) gScalingDraws.fetch_add(1, std::memory_order_relaxed);
   if (rotate) {
     const double limit = o.rotationDegrees * kPi / 180.0;
     for (int axis = 0; axis < 3; ++axis) p.matrix = multiply(p.matrix, rotation(axis, rng.uniform(-limit, limit)));
