@@ -107,10 +107,12 @@ out = {
                      "rank0_seconds_in_collectives": inside, "rank0_run_seconds": total},
 }
 levels = max(ds_levels, 1)
-ours = "Dice statistics: %d collectives per step (1 forward + 1 backward expected), %.0f per deep-supervision level" % (
-    out["dice_statistics_collectives_per_step"], out["dice_statistics_collectives_per_step_deep_supervision"] / levels)
+ours = "Dice statistics: %d collectives per step (goal 1 forward + 1 backward), %d with %d deep-supervision levels" % (
+    out["dice_statistics_collectives_per_step"], out["dice_statistics_collectives_per_step_deep_supervision"], levels)
 if "dice_collectives_per_step" in nnunet:
-    ours += "; nnU-Net %d per step, %.0f per level" % (nnunet["dice_collectives_per_step"], nnunet["dice_collectives_per_level"])
+    ours += "; nnU-Net %d per step, %d with %d levels" % (
+        nnunet["dice_collectives_per_step"], nnunet["dice_collectives_per_step_deep_supervision"],
+        nnunet["deep_supervision_levels_evaluated"])
 out["summary"] = "%s; 2-rank weak-scaling efficiency %.2f" % (ours, out["weak_scaling"]["efficiency"])
 print(json.dumps(out))
 PY
