@@ -33,6 +33,12 @@ void visitFields(V& v, C& c) {
   v.field("label", c.label);
 }
 
+template <class V, class C, IfSection<C, RegionConfig> = 0>
+void visitFields(V& v, C& c) {
+  v.field("name", c.name);
+  v.field("labels", c.labels, NumberRange::closed(1, 255), 1);
+}
+
 template <class V, class C, IfSection<C, CtStatsConfig> = 0>
 void visitFields(V& v, C& c) {
   using R = NumberRange;
@@ -48,6 +54,9 @@ void visitFields(V& v, C& c) {
   v.field("root", c.root);
   v.sections("cases", c.cases);
   v.field("labels", c.labels, 0);
+  v.sections("regions", c.regions);
+  v.field("regions_class_order", c.regions_class_order, R::closed(1, 255), 0);
+  v.field("ignore_label", c.ignore_label, R::closed(-1, 255));
   v.field("split_file", c.split_file);
   v.field("fold", c.fold, R::any());
   v.field("num_folds", c.num_folds, R::atLeast(2));
@@ -70,9 +79,11 @@ void visitFields(V& v, C& c) {
 template <class V, class C, IfSection<C, ModelConfig> = 0>
 void visitFields(V& v, C& c) {
   using R = NumberRange;
-  v.choice("name", c.name, {"unet"});
+  v.choice("name", c.name, {"unet", "resenc_unet"});
   v.field("features", c.features, R::atLeast(1), 1);
   v.field("convs_per_stage", c.convs_per_stage, R::atLeast(1));
+  v.field("blocks_per_stage", c.blocks_per_stage, R::atLeast(1), 0);
+  v.field("decoder_convs_per_stage", c.decoder_convs_per_stage, R::atLeast(0));
   v.choice("norm", c.norm, {"instance", "batch", "group"});
   v.choice("activation", c.activation, {"leaky_relu", "relu"});
   v.field("dropout", c.dropout, R::closedOpen(0, 1));
@@ -136,6 +147,8 @@ void visitFields(V& v, C& c) {
   v.field("full_val_every", c.full_val_every, R::atLeast(0));
   v.field("threads", c.threads, R::atLeast(0));
   v.choice("device", c.device, {"cpu", "cuda", "auto"});
+  v.field("init_from", c.init_from);
+  v.field("freeze_encoder_epochs", c.freeze_encoder_epochs, R::atLeast(0));
 }
 
 template <class V, class C, IfSection<C, AmpConfig> = 0>

@@ -157,6 +157,21 @@ void addDataChecks(FieldReader& in, const DataConfig& c) {
     }
     if (c.labels.size() > 256) r.fail("labels", "at most 256 classes");
   });
+  in.afterEach<RegionConfig>("data.regions", [](const YamlReader& item, const RegionConfig& e) {
+    if (e.name.empty()) item.fail("name", "required key is missing (the region's name, e.g. whole_tumour)");
+    if (e.labels.empty()) item.fail("labels", "required key is missing (the label values of the region, e.g. [1, 2, 3])");
+  });
+  in.after("data.regions_class_order", [&c](const YamlReader& r) {
+    if (c.regions.empty() && !c.regions_class_order.empty()) {
+      r.fail("regions_class_order", "is only used with data.regions");
+    }
+    if (!c.regions.empty() && c.regions_class_order.size() != c.regions.size()) {
+      r.fail(r.has("regions_class_order") ? "regions_class_order" : "regions",
+             "data.regions_class_order needs one label value per region (" + std::to_string(c.regions.size()) +
+                 " regions, " + std::to_string(c.regions_class_order.size()) +
+                 " values): the value each region is painted with in predicted label maps");
+    }
+  });
   in.after("data.num_folds", [&c](const YamlReader& r) {
     if (c.fold < 0) r.fail("fold", "must be >= 0, got " + std::to_string(c.fold));
     // With a split file, the file's number of folds bounds data.fold (checked when it is read).
@@ -202,6 +217,15 @@ void addModelChecks(FieldReader& in, const ModelConfig& c) {
       r.failElement("strides", 0, "the first stage must have stride [1, 1, 1] (it works at input resolution)");
     }
   });
+  in.after("model.decoder_convs_per_stage", [&c](const YamlReader& r) {
+    if (c.name != "resenc_unet" && !c.blocks_per_stage.empty()) {
+      r.fail("blocks_per_stage", "is a resenc_unet option (model.name is " + c.name + ")");
+    }
+    if (!c.blocks_per_stage.empty() && c.blocks_per_stage.size() != c.features.size()) {
+      r.fail("blocks_per_stage", "has " + std::to_string(c.blocks_per_stage.size()) + " entries but model.features has " +
+                                     std::to_string(c.features.size()) + " stages (one per stage, or leave it empty)");
+    }
+  });
   in.after("model.checkpointing", [&c](const YamlReader& r) {
     if (c.checkpointing && c.dropout > 0) {
       r.fail("checkpointing", "cannot be combined with model.dropout > 0 (the recomputed stage would draw another "
@@ -220,6 +244,18 @@ void addChecks(FieldReader& in, const TrainConfig& c) {
   in.after("loss.lambda_ce", [&loss = c.loss](const YamlReader& r) {
     if (loss.lambda_dice == 0.0 && loss.lambda_ce == 0.0) {
       r.fail("lambda_ce", "must be > 0 when loss.lambda_dice is 0 (the loss would be constant)");
+    }
+  });
+  in.after("loss.activation", [&c](const YamlReader& r) {
+    if (!c.data.regions.empty() && c.loss.activation != "sigmoid") {
+      r.fail("activation", "must be sigmoid with data.regions (regions overlap: one independent channel each), got " +
+                               c.loss.activation);
+    }
+  });
+  in.after("train.freeze_encoder_epochs", [&t = c.train](const YamlReader& r) {
+    if (t.freeze_encoder_epochs > 0 && t.init_from.empty()) {
+      r.fail("freeze_encoder_epochs", "needs train.init_from (freezing a randomly initialised encoder trains nothing "
+                                      "useful)");
     }
   });
   in.after("train.optimizer.nesterov", [&opt = c.train.optimizer](const YamlReader& r) {

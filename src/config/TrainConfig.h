@@ -29,10 +29,26 @@ struct CaseListEntry {
   std::string label;
 };
 
+// One region of region-based training (nnU-Net's {"whole tumour": [1, 2, 3]}): the
+// network's channel for it is trained with sigmoid on "label is one of `labels`".
+struct RegionConfig {
+  std::string name;
+  std::vector<int64_t> labels;  // label values (> 0) that make up the region
+};
+
 struct DataConfig {
   std::string root;                 // dataset folder holding dataset.json (required without cases)
   std::vector<CaseListEntry> cases; // plain list of training cases instead of dataset.json
   std::vector<std::string> labels;  // class names by index, with cases (0 = background)
+  // Region-based training (docs/data.md): one sigmoid channel per region; empty = classes
+  // (softmax), or the regions of dataset.json when it lists some (resolved at start).
+  std::vector<RegionConfig> regions;
+  // The label value each region is painted with when predictions become a label map, in
+  // order (later regions overwrite earlier ones; nnU-Net's regions_class_order). One per region.
+  std::vector<int64_t> regions_class_order;
+  // Label value that marks unannotated voxels: no loss, no statistics, no sampling, no
+  // metrics there. -1 = none, or dataset.json's "ignore" label (resolved at start).
+  int64_t ignore_label = -1;
   std::string split_file;           // nnU-Net splits_final.json; data.fold indexes it
   int fold = 0;                     // validation fold, 0..num_folds-1
   int num_folds = 5;                // k of the k-fold split of the training cases
@@ -55,9 +71,13 @@ struct DataConfig {
 };
 
 struct ModelConfig {
-  std::string name = "unet";
+  std::string name = "unet";             // unet | resenc_unet (nnU-Net's ResidualEncoderUNet)
   std::vector<int64_t> features{16, 32, 64, 128};  // channels per encoder stage
-  int convs_per_stage = 2;
+  int convs_per_stage = 2;               // unet: convs per encoder and decoder stage
+  // resenc_unet: residual blocks per encoder stage; empty = nnU-Net's 1, 3, 4, 6, 6, 6, ...
+  std::vector<int64_t> blocks_per_stage;
+  // Convs per decoder stage; 0 = convs_per_stage for unet, 1 for resenc_unet (nnU-Net's ResEnc presets).
+  int decoder_convs_per_stage = 0;
   std::string norm = "instance";         // instance | batch | group
   std::string activation = "leaky_relu";  // leaky_relu | relu
   double dropout = 0.0;
@@ -114,6 +134,11 @@ struct TrainSection {
   int64_t full_val_every = 0;    // epochs between full-volume validations (sliding window); 0 = never
   int threads = 0;               // intra-op threads; 0 = LibTorch default
   std::string device = "cpu";    // cpu | cuda | auto
+  // Fine-tuning: weights from another run's checkpoint (docs/training.md). Tensors whose
+  // shape differs (the head when classes change, the first conv when channels change) are
+  // adapted or re-initialised and the log lists what was loaded. Empty = train from scratch.
+  std::string init_from;
+  int64_t freeze_encoder_epochs = 0;  // encoder frozen for the first N epochs (with init_from)
 };
 
 struct AmpConfig {

@@ -14,7 +14,8 @@
 
 namespace seg {
 namespace fs = std::filesystem;
-using nlohmann::json;
+// Ordered: dataset.json's region entries keep the file's order (nnU-Net reads it into a dict).
+using json = nlohmann::ordered_json;
 
 namespace {
 
@@ -186,7 +187,12 @@ void checkNumTraining(const json& doc, size_t found, const std::string& file) {
 
 void loadNnUNet(const json& doc, DatasetManifest& m, const std::string& file) {
   m.channelNames = readChannelNames(doc["channel_names"], file + ": channel_names");
-  m.labels = parseDatasetLabels(require(doc, "labels", file), LabelsForm::NameToIndex, file + ": labels");
+  const json order = doc.contains("regions_class_order") ? doc["regions_class_order"] : json();
+  LabelSpec spec = parseLabelSpec(require(doc, "labels", file), order, LabelsForm::NameToIndex, file + ": labels");
+  m.labels = std::move(spec.classes);
+  m.regions = std::move(spec.regions);
+  m.regionsClassOrder = std::move(spec.regionsClassOrder);
+  m.ignoreLabel = spec.ignoreLabel;
   const json& ending = require(doc, "file_ending", file);
   if (!ending.is_string() || ending.get<std::string>().empty()) {
     throw InputError(file + ": file_ending: expected a string like \".nii.gz\"");
@@ -204,7 +210,7 @@ void loadNnUNet(const json& doc, DatasetManifest& m, const std::string& file) {
 
 void loadMsd(const json& doc, DatasetManifest& m, const std::string& file) {
   m.channelNames = readChannelNames(require(doc, "modality", file), file + ": modality");
-  m.labels = parseDatasetLabels(require(doc, "labels", file), LabelsForm::IndexToName, file + ": labels");
+  m.labels = parseLabelSpec(require(doc, "labels", file), json(), LabelsForm::IndexToName, file + ": labels").classes;
   const json& training = require(doc, "training", file);
   if (!training.is_array()) throw InputError(file + ": training: expected a list of {image, label}");
   for (size_t i = 0; i < training.size(); ++i) {

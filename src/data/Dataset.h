@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "data/DatasetLabels.h"
+
 namespace seg {
 
 struct CaseEntry {
@@ -18,7 +20,10 @@ struct DatasetManifest {
   std::string root;
   std::string name;
   std::vector<std::string> channelNames;
-  std::map<int, std::string> labels;  // class index -> name (0 = background)
+  std::map<int, std::string> labels;  // class index -> name (0 = background); never the ignore label
+  std::vector<LabelRegion> regions;   // dataset.json region entries (nnU-Net v2); empty = classes
+  std::vector<int> regionsClassOrder; // one label value per region
+  int ignoreLabel = -1;               // dataset.json's "ignore" label; -1 = none
   std::string fileEnding = ".nii.gz";
   std::vector<CaseEntry> training;
   std::vector<CaseEntry> test;        // imagesTs/labelsTs when present

@@ -463,5 +463,56 @@ TEST(ConfigLoaderTest, BadStridesAndKernelsNameTheKey) {
             "draw another dropout mask)");
 }
 
+// Issue 19's keys: regions (a list of sections), their paint order, the ignore label, the
+// residual encoder's blocks, fine-tuning; the checks across keys name the key they are at.
+TEST(ConfigLoaderTest, RegionsIgnoreLabelResEncAndFineTuningKeys) {
+  const TrainConfig c = parseTrainConfig(R"(data:
+  root: d
+  regions:
+    - {name: whole tumor, labels: [1, 2, 3]}
+    - {name: tumor core, labels: [2, 3]}
+    - {name: enhancing tumor, labels: [3]}
+  regions_class_order: [1, 2, 3]
+  ignore_label: 4
+model: {name: resenc_unet, features: [8, 16, 32], blocks_per_stage: [1, 3, 4]}
+loss: {activation: sigmoid}
+train: {init_from: pre/checkpoint_final.pt, freeze_encoder_epochs: 2}
+)",
+                                         "x.yaml");
+  ASSERT_EQ(c.data.regions.size(), 3u);
+  EXPECT_EQ(c.data.regions[1].name, "tumor core");
+  EXPECT_EQ(c.data.regions[1].labels, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(c.data.regions_class_order, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(c.data.ignore_label, 4);
+  EXPECT_EQ(c.model.name, "resenc_unet");
+  EXPECT_EQ(c.model.blocks_per_stage, (std::vector<int64_t>{1, 3, 4}));
+  EXPECT_EQ(c.model.decoder_convs_per_stage, 0);
+  EXPECT_EQ(c.train.init_from, "pre/checkpoint_final.pt");
+  EXPECT_EQ(c.train.freeze_encoder_epochs, 2);
+}
+
+TEST(ConfigLoaderTest, BadRegionsResEncAndFineTuningKeysNameTheKey) {
+  const std::string regions = "data:\n  root: d\n  regions:\n    - {name: wt, labels: [1, 2]}\n";
+  EXPECT_EQ(parseError(regions + "loss: {activation: sigmoid}\n"),
+            "x.yaml:3:3: data.regions: data.regions_class_order needs one label value per region (1 regions, 0 values): "
+            "the value each region is painted with in predicted label maps");
+  EXPECT_EQ(parseError(regions + "  regions_class_order: [1]\n"),
+            "x.yaml:11:3: loss.activation: must be sigmoid with data.regions (regions overlap: one independent channel "
+            "each), got softmax");
+  EXPECT_NE(parseError("data:\n  root: d\n  regions:\n    - {name: wt}\n").find("data.regions[0].labels"),
+            std::string::npos);
+  EXPECT_NE(parseError("data: {root: d, regions_class_order: [1]}\n").find("is only used with data.regions"),
+            std::string::npos);
+  EXPECT_NE(parseError("data: {root: d, ignore_label: 256}\n").find("data.ignore_label"), std::string::npos);
+  EXPECT_EQ(parseError("data: {root: d}\nmodel: {features: [8, 16], blocks_per_stage: [1, 2]}\n"),
+            "x.yaml:2:37: model.blocks_per_stage: is a resenc_unet option (model.name is unet)");
+  EXPECT_NE(parseError("data: {root: d}\nmodel: {name: resenc_unet, features: [8, 16], blocks_per_stage: [1]}\n")
+                .find("model.blocks_per_stage: has 1 entries but model.features has 2 stages"),
+            std::string::npos);
+  EXPECT_NE(parseError("data: {root: d}\ntrain: {freeze_encoder_epochs: 3}\n")
+                .find("train.freeze_encoder_epochs: needs train.init_from"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace seg

@@ -6,8 +6,8 @@ namespace seg::test {
 
 // Every field away from its default (and valid), so a key that toYaml forgets or
 // misspells shows up as a difference or an unknown-key error after the round trip.
-// Two keep their defaults: model.name (unet is the only choice) and model.checkpointing
-// (it excludes model.dropout > 0; checkpointingInsteadOfDropout() covers it).
+// One keeps its default: model.checkpointing (it excludes model.dropout > 0;
+// checkpointingInsteadOfDropout() covers it).
 inline TrainConfig everyFieldChanged() {
   TrainConfig c;
   c.data.root = "weird: path #1/ünïcode";
@@ -19,6 +19,9 @@ inline TrainConfig everyFieldChanged() {
   c.data.normalization = "ct";
   c.data.cases = {{"p: 1", {"a/x_0000.nii.gz", "a/x #1.nii.gz"}, "l/x.nii.gz"}, {"", {"y.nii"}, "ly.nii"}};
   c.data.labels = {"background", "tumour: core"};
+  c.data.regions = {{"whole: tumour", {1, 2, 3}}, {"core", {2}}};
+  c.data.regions_class_order = {1, 2};
+  c.data.ignore_label = 255;
   c.data.split_file = "splits_final.json";
   c.data.cache_dir = "/tmp/cache dir";
   c.data.reorient = false;
@@ -30,8 +33,11 @@ inline TrainConfig everyFieldChanged() {
   c.data.queue_depth = 9;
   c.data.foreground_sampling = "lesion_uniform";
   c.data.augment = false;
+  c.model.name = "resenc_unet";
   c.model.features = {8, 16};
   c.model.convs_per_stage = 3;
+  c.model.blocks_per_stage = {1, 2};
+  c.model.decoder_convs_per_stage = 2;
   c.model.norm = "group";
   c.model.activation = "relu";
   c.model.dropout = 0.25;
@@ -72,6 +78,8 @@ inline TrainConfig everyFieldChanged() {
   c.train.full_val_every = 4;
   c.train.threads = 5;
   c.train.device = "cuda";
+  c.train.init_from = "runs/pre: #1/checkpoint_final.pt";
+  c.train.freeze_encoder_epochs = 3;
   c.amp.enabled = true;
   c.amp.dtype = "float16";
   c.dist.backend = "gloo";

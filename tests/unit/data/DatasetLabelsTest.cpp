@@ -36,19 +36,67 @@ TEST(DatasetLabels, FindsNnUNetAndMsdLabelsNextToOrAboveTheFolder) {
 
 // segeval and training read one parser: what training refuses, segeval refuses too, with
 // the file and the key in the message.
-TEST(DatasetLabels, RegionListsAndMissingBackgroundAreRefusedAsInTraining) {
+TEST(DatasetLabels, MissingBackgroundAndBadIndicesAreRefusedAsInTraining) {
   TempDir dir;
-  writeText(dir.file("dataset.json"), R"({"labels": {"background": 0, "whole tumour": [1, 2, 3]}})");
-  std::string message = errorOf([&] { findDatasetLabels(dir.path()); });
-  EXPECT_NE(message.find("dataset.json: labels.whole tumour: region-based labels"), std::string::npos) << message;
   writeText(dir.file("dataset.json"), R"({"labels": {"lesion": 1}})");
-  message = errorOf([&] { findDatasetLabels(dir.path()); });
+  std::string message = errorOf([&] { findDatasetLabels(dir.path()); });
   EXPECT_NE(message.find("label 0 (background) is missing"), std::string::npos) << message;
   writeText(dir.file("dataset.json"), R"({"labels": {"0": "bg", "x": "a"}})");
   message = errorOf([&] { findDatasetLabels(dir.path()); });
   EXPECT_NE(message.find("expected a non-negative integer index, got 'x'"), std::string::npos) << message;
   writeText(dir.file("dataset.json"), "{not json");
   EXPECT_NE(errorOf([&] { findDatasetLabels(dir.path()); }).find("invalid JSON"), std::string::npos);
+}
+
+// nnU-Net v2's BraTS dataset.json (nnunetv2/dataset_conversion/Dataset137_BraTS21.py): region
+// lists, a single value that is a region of its own, and regions_class_order. As nnunetv2's
+// LabelManager reads it: three regions in the order of the entries, values 1..3.
+TEST(DatasetLabels, NnUNetRegionsAndRegionsClassOrderAreRead) {
+  TempDir dir;
+  writeText(dir.file("dataset.json"), R"({"channel_names": {"0": "T1"}, "labels": {"background": 0,
+    "whole tumor": [1, 2, 3], "tumor core": [3, 2], "enhancing tumor": 3}, "regions_class_order": [1, 2, 3]})");
+  const DatasetLabels l = findDatasetLabels(dir.path());
+  ASSERT_EQ(l.regions.size(), 3u);
+  EXPECT_EQ(l.regions[0].name, "whole tumor");
+  EXPECT_EQ(l.regions[0].labels, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(l.regions[1].labels, (std::vector<int>{2, 3}));  // sorted
+  EXPECT_EQ(l.regions[2].name, "enhancing tumor");
+  EXPECT_EQ(l.regions[2].labels, (std::vector<int>{3}));
+  EXPECT_EQ(l.regionsClassOrder, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(l.numClasses, 4);  // values 0..3 occur in label maps
+  EXPECT_EQ(l.names[3], "enhancing tumor");
+  EXPECT_EQ(l.ignoreLabel, -1);
+
+  writeText(dir.file("dataset.json"), R"({"channel_names": {"0": "T1"}, "labels": {"background": 0, "wt": [1, 2]}})");
+  std::string message = errorOf([&] { findDatasetLabels(dir.path()); });
+  EXPECT_NE(message.find("dataset.json: regions_class_order: required with region labels"), std::string::npos) << message;
+  writeText(dir.file("dataset.json"), R"({"channel_names": {"0": "T1"}, "labels": {"background": 0, "wt": [1, 2]},
+    "regions_class_order": [1, 2]})");
+  message = errorOf([&] { findDatasetLabels(dir.path()); });
+  EXPECT_NE(message.find("regions_class_order: expected a list of 1 label values"), std::string::npos) << message;
+  writeText(dir.file("dataset.json"), R"({"channel_names": {"0": "T1"}, "labels": {"background": 0, "wt": [0, 2]},
+    "regions_class_order": [2]})");
+  message = errorOf([&] { findDatasetLabels(dir.path()); });
+  EXPECT_NE(message.find("labels.wt: a region cannot contain 0"), std::string::npos) << message;
+}
+
+// nnU-Net v2's ignore label: {"ignore": N} among the labels, the highest value, not a class.
+TEST(DatasetLabels, IgnoreLabelIsReadAndMustBeTheHighestValue) {
+  TempDir dir;
+  writeText(dir.file("dataset.json"),
+            R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "lesion": 1, "ignore": 2}})");
+  DatasetLabels l = findDatasetLabels(dir.path());
+  EXPECT_EQ(l.ignoreLabel, 2);
+  EXPECT_EQ(l.numClasses, 2);  // the ignore label is no class
+  writeText(dir.file("dataset.json"),
+            R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "lesion": 3, "ignore": 2}})");
+  const std::string message = errorOf([&] { findDatasetLabels(dir.path()); });
+  EXPECT_NE(message.find("labels.ignore: the ignore label must be the highest label value"), std::string::npos)
+      << message;
+  // The plain parser (case lists, MSD callers) has no place for either.
+  const auto withIgnore = nlohmann::json::parse(R"({"background": 0, "a": 1, "ignore": 2})");
+  EXPECT_NE(errorOf([&] { parseDatasetLabels(withIgnore, LabelsForm::NameToIndex, "f: labels"); }).find("ignore"),
+            std::string::npos);
 }
 
 TEST(DatasetLabels, ParserTakesTheFormItIsTold) {

@@ -134,7 +134,16 @@ TEST(Dataset, BadLabelsAreRejected) {
   EXPECT_NE(errorOf([&] { loadDataset(dir.path()); }).find("label 0 (background) is missing"), std::string::npos);
   test::writeText(dir.file("dataset.json"), R"({"channel_names": {"0": "CT", "1": "PET"},
     "labels": {"background": 0, "whole": [1, 2]}, "numTraining": 1, "file_ending": ".nii.gz"})");
-  EXPECT_NE(errorOf([&] { loadDataset(dir.path()); }).find("region-based"), std::string::npos);
+  EXPECT_NE(errorOf([&] { loadDataset(dir.path()); }).find("regions_class_order: required"), std::string::npos);
+  test::writeText(dir.file("dataset.json"), R"({"channel_names": {"0": "CT", "1": "PET"},
+    "labels": {"background": 0, "whole": [1, 2], "core": 2, "ignore": 3}, "regions_class_order": [1, 2],
+    "numTraining": 1, "file_ending": ".nii.gz"})");
+  const DatasetManifest m = loadDataset(dir.path());
+  ASSERT_EQ(m.regions.size(), 2u);
+  EXPECT_EQ(m.regions[1].labels, (std::vector<int>{2}));
+  EXPECT_EQ(m.regionsClassOrder, (std::vector<int>{1, 2}));
+  EXPECT_EQ(m.ignoreLabel, 3);
+  EXPECT_EQ(m.numClasses(), 3);
 }
 
 void msdJson(const TempDir& dir) {
