@@ -65,9 +65,17 @@ int main(int argc, char** argv) {
                  "Classes incl. background (metrics-only; default: dataset.json next to or above "
                  "the labels, else largest label + 1)")
       ->check(CLI::Range(2, 256));
+  cli.add_option("--regions", o.regions,
+                 "Score regions instead of classes (metrics-only; default: the regions of the dataset.json "
+                 "next to or above the labels): 'whole tumor=1,2,3;tumor core=2,3;enhancing tumor=3'");
+  cli.add_option("--ignore-label", o.ignoreLabel,
+                 "Label value of unannotated reference voxels, left out of every metric; -1 = none "
+                 "(default: the checkpoint's, else dataset.json's \"ignore\" label)")
+      ->check(CLI::Range(-1, 255));
   cli.add_flag("--no-distances", noDistances, "Skip HD95/ASSD (faster on large volumes)");
   cli.add_flag("--save-probabilities", o.saveProbabilities,
-               "Also write probabilities/<case>_class<c>.nii.gz (float32, one per foreground class)");
+               "Also write probabilities/<case>_class<c>.nii.gz (float32, one per foreground class; "
+               "_region<r> per region with regions)");
   cli.add_option("--overlap", o.overlap, "Sliding-window overlap in [0, 1) (default: eval.overlap of the run)");
   cli.add_option("--tile-batch", o.tileBatch, "Tiles per forward pass (default: eval.tile_batch of the run)");
   cli.add_option("--tile-workers", o.tileWorkers,
@@ -102,7 +110,8 @@ int main(int argc, char** argv) {
       std::cout << "predictions written to " << o.output << "/predictions (no labels: nothing scored)\n";
       return 0;
     }
-    std::cout << "\nDice per case and class\n" << seg::formatCaseTable(report) << "\n";
+    std::cout << (report.encoding.hasRegions() ? "\nDice per case and region\n" : "\nDice per case and class\n")
+              << seg::formatCaseTable(report) << "\n";
     std::cout << "Lesion detection by size\n" << seg::formatSizeBinTable(report) << "\n";
     std::cout << "report: " << o.output << "/{cases.csv, lesions.csv, size_bins.csv, metrics.json, report.html}\n";
     return 0;

@@ -14,7 +14,11 @@
 #      convolutions only, step = 3 x forward), and the same Python model under torch.compile;
 #   5. P7: Dice, Dice+CE and GDL forward + backward on (2, 3, 128^3) logits against the
 #      memory-bandwidth bound (seg_loss_step's min_bytes: logits and int64 labels read once,
-#      the gradient written once, at the H200's 4.8 TB/s HBM3e peak; PEAK_TBS to override).
+#      the gradient written once, at the H200's 4.8 TB/s HBM3e peak; PEAK_TBS to override);
+#   6. presets (docs/planning.md): plain 8 GB and ResEnc M/L/XL (8/24/40 GB) planned by
+#      `segdata plan` on a 1 mm brain-MR fingerprint, 6 bf16 steps each at the planned patch
+#      and batch; peak GPU memory (nvidia-smi, sampled every 100 ms, minus the idle reading)
+#      next to our memory model's estimate (segdata estimate) in $OUT/presets.txt.
 # On the device:  run(command="scripts/gpu_check.sh", carry=[".gpu-deps"], timeout_s=540) from
 #                 the session's own checkout (the device copies that one; .gpu-deps must be there)
 # Dry run here:   scripts/gpu_check.sh --cpu-dry-run   (the venv's CUDA LibTorch without a
@@ -104,6 +108,40 @@ done
 step p4_compile bash -c "$PY scripts/bench/train_step.py ${P4[*]} bf16 $DEVICE compile >> '$OUT/p4_compile.jsonl'"
 # P7: the losses' forward + backward on the device, with the bytes they must move at least.
 step p7_losses bash -c "'$BIN/bench/seg_loss_step' ${P7[*]} $DEVICE > '$OUT/p7.json'"
+# 6. Presets at their planned patches: measured peak memory vs our estimate.
+presets() {
+  local pw="$W/presets" preset target
+  mkdir -p "$pw"
+  # nnU-Net's fingerprint layout (z, y, x): 40 cases of 1 mm, 140 x 170 x 140 (brain MR).
+  "$PY" -c "import json; json.dump({'spacings': [[1.0, 1.0, 1.0]] * 40, 'shapes_after_crop': [[140, 170, 140]] * 40,
+    'foreground_intensity_properties_per_channel': {'0': {}}}, open('$pw/fp.json', 'w'))"
+  "$BIN/app/segdata" synth --out "$pw/data" --cases 4 --test-cases 0 --size 160 192 160 --seed 2 > /dev/null || return 1
+  printf '%-10s %6s %-13s %5s %12s %12s %8s\n' preset target patch batch measured_MiB estimate_MiB ratio
+  for preset in plain:8 resenc_m:8 resenc_l:24 resenc_xl:40; do
+    target=${preset#*:}; preset=${preset%%:*}
+    "$BIN/app/segdata" plan --nnunet-fingerprint "$pw/fp.json" --classes 2 --preset "$preset" \
+      --gpu-memory-gb "$target" --write-config "$pw/$preset.yaml" > "$pw/$preset.plan.txt" || return 1
+    local idle; idle=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -i 0 | head -1)
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -i 0 -lms 100 > "$pw/$preset.smi" &
+    local smi=$!
+    "$BIN/app/segtrain" --config "$pw/$preset.yaml" --output "$pw/run_$preset" --set data.root="$pw/data" \
+      --set train.device=cuda --set train.epochs=1 --set train.iterations_per_epoch=6 --set train.val_every=0 \
+      --set data.num_workers=4 --log-level warn > "$pw/$preset.log" 2>&1
+    local rc=$?
+    kill "$smi" 2>/dev/null; wait "$smi" 2>/dev/null
+    local peak; peak=$(sort -n "$pw/$preset.smi" | tail -1)
+    local est; est=$("$BIN/app/segdata" estimate --config "$pw/$preset.yaml" --set data.root="$pw/data" |
+      "$PY" -c "import json, sys; print('%.0f' % json.load(sys.stdin)['total_mib'])")
+    local patch; patch=$(sed -n 's/^  data.patch_size: \[\(.*\)\]/\1/p' "$pw/$preset.plan.txt" | tr -d ' ' | tr , x)
+    local batch; batch=$(sed -n 's/^  train.batch_size: //p' "$pw/$preset.plan.txt")
+    printf '%-10s %4sGB %-13s %5s %12s %12s %8s%s\n' "$preset" "$target" "$patch" "$batch" "$((peak - idle))" "$est" \
+      "$("$PY" -c "print('%.2f' % (($peak - $idle) / $est))")" "$([[ $rc -ne 0 ]] && echo "  segtrain exited $rc")"
+  done
+}
+if ((!DRY)); then
+  step presets bash -c "$(declare -f presets); BIN=$BIN W=$W PY=$PY presets > '$OUT/presets.txt'"
+  cat "$OUT/presets.txt" 2>/dev/null
+fi
 cp "$W"/*/metrics.csv "$OUT/" 2>/dev/null
 echo "== summary"; cat "$SUMMARY"; cat "$OUT/p4.jsonl" "$OUT/p4_compile.jsonl" 2>/dev/null
 "$PY" - "$OUT/p7.json" "${PEAK_TBS:-4.8}" <<'PY' 2>/dev/null | tee "$OUT/p7.txt"

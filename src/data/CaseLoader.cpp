@@ -1,6 +1,7 @@
 #include "data/CaseLoader.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "core/Error.h"
@@ -24,17 +25,21 @@ bool sameSpacing(const std::array<double, 3>& a, const std::array<double, 3>& b)
 
 bool resamples(const PreprocessOptions& o) { return o.spacing[0] > 0 && o.spacing[1] > 0 && o.spacing[2] > 0; }
 
-void checkLabelValues(const LoadedCase& c, const CaseEntry& entry, int numClasses) {
+void checkLabelValues(const LoadedCase& c, const CaseEntry& entry, const LabelValues& labels) {
   if (c.label.data.empty()) return;
-  const uint8_t maxLabel = *std::max_element(c.label.data.begin(), c.label.data.end());
-  if (maxLabel >= numClasses) {
-    throw InputError("case '" + entry.id + "': label '" + entry.label + "' holds value " + std::to_string(maxLabel) +
-                     " but the dataset declares " + std::to_string(numClasses) + " classes");
+  std::array<bool, 256> seen{};
+  for (uint8_t v : c.label.data) seen[v] = true;
+  for (int v = 255; v >= 0; --v) {
+    if (!seen[static_cast<size_t>(v)] || labels.allows(v)) continue;
+    throw InputError("case '" + entry.id + "': label '" + entry.label + "' holds value " + std::to_string(v) +
+                     " but the dataset declares " + std::to_string(labels.numClasses) + " classes" +
+                     (labels.ignoreLabel >= 0 ? " and the ignore label " + std::to_string(labels.ignoreLabel) : ""));
   }
 }
 
 // Read, checked, reoriented and resampled; not normalised.
-LoadedCase decodeCase(const CaseEntry& entry, const PreprocessOptions& options, int numClasses, LabelGrid labelGrid) {
+LoadedCase decodeCase(const CaseEntry& entry, const PreprocessOptions& options, const LabelValues& labels,
+                      LabelGrid labelGrid) {
   if (entry.images.empty()) throw InputError("case '" + entry.id + "': no image files");
   LoadedCase out;
   out.id = entry.id;
@@ -60,7 +65,7 @@ LoadedCase decodeCase(const CaseEntry& entry, const PreprocessOptions& options, 
       throw InputError("case '" + entry.id + "': label '" + entry.label + "' does not match the grid of image '" +
                        entry.images[0] + "': " + difference + " (label vs image)");
     }
-    checkLabelValues(out, entry, numClasses);
+    checkLabelValues(out, entry, labels);
   }
   const bool spatialLabel = !out.label.data.empty() && labelGrid == LabelGrid::Preprocessed;
   if (options.reorient && !isCanonical(out.image.geometry)) {
@@ -77,7 +82,7 @@ LoadedCase decodeCase(const CaseEntry& entry, const PreprocessOptions& options, 
 
 }  // namespace
 
-LoadedCase loadCase(const CaseEntry& entry, const PreprocessOptions& options, int numClasses, LabelGrid labelGrid,
+LoadedCase loadCase(const CaseEntry& entry, const PreprocessOptions& options, LabelValues labels, LabelGrid labelGrid,
                     bool normalize) {
   LoadedCase out;
   if (!options.cacheDir.empty() && labelGrid == LabelGrid::Preprocessed) {
@@ -85,23 +90,23 @@ LoadedCase loadCase(const CaseEntry& entry, const PreprocessOptions& options, in
     if (auto hit = readCachedCase(key, entry.id)) {
       out = std::move(*hit);
       out.fromCache = true;
-      checkLabelValues(out, entry, numClasses);
+      checkLabelValues(out, entry, labels);
     } else {
-      out = decodeCase(entry, options, numClasses, labelGrid);
+      out = decodeCase(entry, options, labels, labelGrid);
       writeCachedCase(key, out);
     }
   } else {
-    out = decodeCase(entry, options, numClasses, labelGrid);
+    out = decodeCase(entry, options, labels, labelGrid);
   }
   if (normalize) normalizeIntensities(out.image, options, "case '" + entry.id + "'");
   return out;
 }
 
 std::vector<LoadedCase> loadCases(const std::vector<CaseEntry>& entries, const PreprocessOptions& options,
-                                  int numClasses, int threads, bool normalize) {
+                                  LabelValues labels, int threads, bool normalize) {
   std::vector<LoadedCase> cases(entries.size());
   parallelFor(entries.size(), threads, [&](size_t i) {
-    cases[i] = loadCase(entries[i], options, numClasses, LabelGrid::Preprocessed, normalize);
+    cases[i] = loadCase(entries[i], options, labels, LabelGrid::Preprocessed, normalize);
   });
   size_t cached = 0;
   for (const LoadedCase& c : cases) cached += c.fromCache ? 1 : 0;

@@ -53,7 +53,8 @@ std::vector<std::string> checkCase(const DatasetManifest& m, const CaseEntry& c)
   for (uint8_t v : label.data) seen[v] = true;
   std::string unknown;
   for (int v = 0; v < 256; ++v) {
-    if (seen[v] && !m.labels.count(v)) unknown += (unknown.empty() ? "" : ", ") + std::to_string(v);
+    // The ignore label (dataset.json "ignore") marks unannotated voxels: declared, no class.
+    if (seen[v] && !m.labels.count(v) && v != m.ignoreLabel) unknown += (unknown.empty() ? "" : ", ") + std::to_string(v);
   }
   if (!unknown.empty()) problem(c.label + ": label values {" + unknown + "} are not declared in dataset.json labels");
   return problems;

@@ -12,7 +12,8 @@ namespace seg {
 
 // The problems of one case, each "case <id>: ..." naming the file: unreadable files,
 // channels on different grids, a channel count that differs from dataset.json, a label
-// on another grid than the images, label values dataset.json does not declare. Empty
+// on another grid than the images, label values dataset.json does not declare (its
+// classes, region values and ignore label are declared). Empty
 // when the case is fine. Read errors become problems; they are not thrown.
 std::vector<std::string> checkCase(const DatasetManifest& manifest, const CaseEntry& entry);
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "core/Error.h"
 #include "core/Log.h"
@@ -42,7 +44,7 @@ DatasetFingerprint fingerprintDataset(const std::vector<CaseEntry>& cases, int n
   raw.normalization = Normalization::None;
   std::vector<ChannelAccumulator> channels;
   for (const CaseEntry& entry : cases) {
-    const LoadedCase c = loadCase(entry, raw, numClasses);
+    const LoadedCase c = loadCase(entry, raw, LabelValues(numClasses, options.ignoreLabel));
     const ImageGeometry& g = c.image.geometry;
     const ImageGeometry canonical = options.reorient ? canonicalGeometry(g) : g;
     fp.cases.push_back({entry.id, canonical.spacing, canonical.size});
@@ -54,14 +56,17 @@ DatasetFingerprint fingerprintDataset(const std::vector<CaseEntry>& cases, int n
     if (c.label.data.empty()) continue;
     const size_t n = static_cast<size_t>(g.numVoxels());
     size_t fgCount = 0;
-    for (uint8_t v : c.label.data) fgCount += v != 0 ? 1 : 0;
+    // Unannotated (ignore-label) voxels are no foreground: their intensities stay out of the
+    // CT statistics, as nnU-Net's fingerprint excludes them.
+    const auto foreground = [&](uint8_t v) { return v != 0 && v != options.ignoreLabel; };
+    for (uint8_t v : c.label.data) fgCount += foreground(v) ? 1 : 0;
     const size_t stride = std::max<size_t>(1, (fgCount + kPercentileSamplesPerCase - 1) / kPercentileSamplesPerCase);
     for (size_t ch = 0; ch < channels.size(); ++ch) {
       ChannelAccumulator& a = channels[ch];
       const float* v = c.image.data.data() + ch * n;
       size_t seen = 0;
       for (size_t i = 0; i < n; ++i) {
-        if (c.label.data[i] == 0) continue;
+        if (!foreground(c.label.data[i])) continue;
         const double x = v[i];
         a.sum += x;
         a.sumSq += x * x;
@@ -102,6 +107,48 @@ DatasetFingerprint fingerprintDataset(const std::vector<CaseEntry>& cases, int n
     }
     fp.intensity.push_back(ci);
   }
+  for (int a = 0; a < 3; ++a) {
+    std::vector<double> sp, sz;
+    for (const CaseFingerprint& c : fp.cases) sp.push_back(c.spacing[a]), sz.push_back(static_cast<double>(c.size[a]));
+    fp.medianSpacing[a] = median(sp);
+    fp.medianSize[a] = median(sz);
+  }
+  return fp;
+}
+
+DatasetFingerprint loadNnunetFingerprint(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open the nnU-Net fingerprint");
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const std::exception& e) {
+    throw InputError(path + ": not JSON: " + e.what());
+  }
+  for (const char* key : {"spacings", "shapes_after_crop"}) {
+    if (!j.contains(key) || !j[key].is_array() || j[key].empty()) {
+      throw InputError(path + ": '" + key + "' missing or empty (is this nnU-Net's dataset_fingerprint.json?)");
+    }
+  }
+  const auto& spacings = j["spacings"];
+  const auto& shapes = j["shapes_after_crop"];
+  if (spacings.size() != shapes.size()) throw InputError(path + ": 'spacings' and 'shapes_after_crop' differ in length");
+  DatasetFingerprint fp;
+  for (size_t i = 0; i < spacings.size(); ++i) {
+    if (!spacings[i].is_array() || spacings[i].size() != 3 || !shapes[i].is_array() || shapes[i].size() != 3) {
+      throw InputError(path + ": case " + std::to_string(i) + ": expected 3 spacings and 3 sizes (3D)");
+    }
+    CaseFingerprint c;
+    c.id = "case_" + std::to_string(i);
+    for (int a = 0; a < 3; ++a) {
+      c.spacing[a] = spacings[i][2 - a].get<double>();
+      c.size[a] = shapes[i][2 - a].get<int64_t>();
+    }
+    fp.cases.push_back(c);
+  }
+  const size_t channels =
+      j.contains("foreground_intensity_properties_per_channel") ? j["foreground_intensity_properties_per_channel"].size() : 1;
+  fp.intensity.resize(std::max<size_t>(1, channels));
   for (int a = 0; a < 3; ++a) {
     std::vector<double> sp, sz;
     for (const CaseFingerprint& c : fp.cases) sp.push_back(c.spacing[a]), sz.push_back(static_cast<double>(c.size[a]));

@@ -33,6 +33,7 @@ struct ClassLesions {
 struct FingerprintOptions {
   std::vector<double> sizeBins{0.0, 10.0, 100.0, 1000.0};  // mm^3 lower edges (segeval's default)
   bool reorient = true;
+  int ignoreLabel = -1;  // dataset.json's ignore label: allowed in labels, never foreground
 };
 
 struct DatasetFingerprint {
@@ -47,6 +48,13 @@ struct DatasetFingerprint {
 // Reads every case (all channels and the label); errors name the case as training does.
 DatasetFingerprint fingerprintDataset(const std::vector<CaseEntry>& cases, int numClasses,
                                       const FingerprintOptions& options = {});
+
+// nnU-Net v2's dataset_fingerprint.json (nnUNetv2_extract_fingerprint): "spacings" and
+// "shapes_after_crop" per case, in nnU-Net's array order z, y, x (turned into x, y, z here),
+// one intensity entry per channel of "foreground_intensity_properties_per_channel". Lets
+// `segdata plan` plan from nnU-Net's own fingerprint (docs/planning.md compares the planners
+// that way). Case ids are "case_<i>"; no lesion statistics. Errors name the file and key.
+DatasetFingerprint loadNnunetFingerprint(const std::string& path);
 
 struct PlanOptions {
   double voxelBudget = 128.0 * 128.0 * 128.0;  // patch voxels x batch 2 that fit (default GPU)

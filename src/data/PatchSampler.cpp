@@ -40,11 +40,23 @@ PatchSampler::PatchSampler(std::shared_ptr<const std::vector<LoadedCase>> cases,
     }
     if (c.label.data.empty()) throw InputError("training case '" + c.id + "' has no label");
     std::vector<std::vector<int64_t>> perClass;
-    for (size_t i = 0; i < c.label.data.size(); ++i) {
-      const int v = c.label.data[i];
-      if (v == 0) continue;
-      if (static_cast<int>(perClass.size()) < v) perClass.resize(v);
-      perClass[v - 1].push_back(static_cast<int64_t>(i));
+    if (options_.labels.hasRegions()) {
+      // The ignore label is in no region (LabelEncoding::check).
+      const auto bits = options_.labels.regionBits();
+      perClass.resize(options_.labels.regions.size());
+      for (size_t i = 0; i < c.label.data.size(); ++i) {
+        const uint64_t b = bits[c.label.data[i]];
+        if (b == 0) continue;
+        for (size_t r = 0; r < perClass.size(); ++r)
+          if (b & (uint64_t{1} << r)) perClass[r].push_back(static_cast<int64_t>(i));
+      }
+    } else {
+      for (size_t i = 0; i < c.label.data.size(); ++i) {
+        const int v = c.label.data[i];
+        if (v == 0 || v == options_.labels.ignoreLabel) continue;
+        if (static_cast<int>(perClass.size()) < v) perClass.resize(v);
+        perClass[v - 1].push_back(static_cast<int64_t>(i));
+      }
     }
     for (auto& locations : perClass) {
       if (locations.size() <= kMaxLocationsPerClass) continue;
@@ -64,7 +76,12 @@ void PatchSampler::findLesions() {
   for (size_t k = 0; k < cases_->size(); ++k) {
     const LoadedCase& c = (*cases_)[k];
     for (size_t cls = 1; cls <= foreground_[k].size(); ++cls) {
-      const Components comps = connectedComponents(c.label.data, c.label.geometry.size, static_cast<int>(cls), 26);
+      if (foreground_[k][cls - 1].empty()) continue;  // absent (or the ignore label)
+      // A region's lesions are the components of its mask (nested regions share voxels).
+      const Components comps =
+          options_.labels.hasRegions()
+              ? connectedComponents(regionMask(c.label, options_.labels, cls - 1).data, c.label.geometry.size, 1, 26)
+              : connectedComponents(c.label.data, c.label.geometry.size, static_cast<int>(cls), 26);
       std::vector<std::vector<int64_t>> voxels(comps.count);
       for (size_t i = 0; i < comps.ids.size(); ++i)
         if (comps.ids[i] > 0) voxels[comps.ids[i] - 1].push_back(static_cast<int64_t>(i));

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/LabelEncoding.h"
 #include "data/Augmenter.h"
 #include "data/CaseLoader.h"
 
@@ -37,6 +38,12 @@ struct PatchSamplerOptions {
   // B == 1 a sample is forced with probability p).
   double foregroundFraction = 0.33;
   ForegroundSampling foregroundSampling = ForegroundSampling::ClassVoxel;
+  // What counts as foreground for forced patches: with regions, each region is one
+  // foreground "class" (nnU-Net samples its foreground_regions); the ignore label is never
+  // foreground. Labels outside the volume (patches that overhang it) are 0, background, as
+  // nnU-Net's loader leaves them (its -1 padding becomes 0): there is no tissue there, which
+  // is what the sliding window's padding shows the network at inference too.
+  LabelEncoding labels;
   AugmentOptions augment;  // augment.enabled = false for validation patches
   uint64_t seed = 0;
   // Data parallelism: this process draws slots [rank * batchSize, (rank+1) * batchSize)
@@ -59,7 +66,8 @@ class PatchSampler {
   std::shared_ptr<const std::vector<LoadedCase>> cases_;
   PatchSamplerOptions options_;
   void findLesions();
-  // Per case, per foreground class (index c-1), flat voxel indices (subsampled).
+  // Per case, per foreground group (class c at index c-1, or region r at r), flat voxel
+  // indices (subsampled).
   std::vector<std::vector<std::vector<int64_t>>> foreground_;
   struct LesionVoxels {
     size_t caseIndex;

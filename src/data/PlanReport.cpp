@@ -1,6 +1,8 @@
 #include "data/PlanReport.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <iomanip>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -26,13 +28,90 @@ std::string binName(const std::vector<double>& bins, size_t b) {
 
 }  // namespace
 
+namespace {
+FingerprintOptions ignoring(const DatasetManifest& manifest) {
+  FingerprintOptions o;
+  o.ignoreLabel = manifest.ignoreLabel;
+  return o;
+}
+}  // namespace
+
 PlanReport planDataset(const DatasetManifest& manifest, const PlanOptions& options) {
   PlanReport report;
   report.manifest = manifest;
-  report.fingerprint = fingerprintDataset(manifest.training, manifest.numClasses());
+  report.fingerprint = fingerprintDataset(manifest.training, manifest.numClasses(), ignoring(manifest));
   report.plan = suggestPlan(report.fingerprint, options);
   return report;
 }
+
+PlanReport planDatasetForMemory(const DatasetManifest& manifest, const ExperimentPlanOptions& options) {
+  PlanReport report;
+  report.manifest = manifest;
+  report.fingerprint = fingerprintDataset(manifest.training, manifest.numClasses(), ignoring(manifest));
+  const int64_t channels = static_cast<int64_t>(std::max<size_t>(1, report.fingerprint.intensity.size()));
+  report.experiment = planExperiment(report.fingerprint, channels, manifest.numClasses(), options);
+  report.hasExperiment = true;
+  return report;
+}
+
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+ordered_json experimentJson(const ExperimentPlan& p) {
+  const NetworkSpec& n = p.network;
+  const MemoryEstimate& e = p.estimate;
+  return {{"preset", presetName(p.preset)},
+          {"gpu_memory_gb", p.gpuMemoryGb},
+          {"budget_gib", p.budgetBytes / kGiB},
+          {"target_spacing", p.spacing},
+          {"median_shape_at_target", p.medianShape},
+          {"patch_size", p.patchSize},
+          {"batch_size", p.batchSize},
+          {"batch_dice", p.batchDice},
+          {"network",
+           {{"name", n.name},
+            {"features", n.features},
+            {"strides", n.strides},
+            {"kernel_sizes", n.kernels},
+            {"encoder_blocks", n.encoderBlocks},
+            {"decoder_convs", n.decoderConvs},
+            {"deep_supervision", n.deepSupervision},
+            {"parameters", e.parameterCount}}},
+          {"estimate_gib",
+           {{"activations", e.activations / kGiB},
+            {"loss", e.loss / kGiB},
+            {"parameters", e.parameters / kGiB},
+            {"workspace", e.workspace / kGiB},
+            {"total", e.total() / kGiB}}}};
+}
+
+std::string experimentText(const ExperimentPlan& p) {
+  const NetworkSpec& n = p.network;
+  const MemoryEstimate& e = p.estimate;
+  std::ostringstream out;
+  out << std::setprecision(4);
+  out << "plan for " << p.gpuMemoryGb << " GB, preset " << presetName(p.preset) << " (" << n.name << ", "
+      << n.features.size() << " stages, " << static_cast<double>(e.parameterCount) / 1e6 << " M parameters):\n"
+      << "  data.target_spacing: [" << joined(p.spacing, ", ") << "]  (median shape there "
+      << joined(p.medianShape) << ")\n"
+      << "  data.patch_size: [" << joined(p.patchSize, ", ") << "]\n"
+      << "  train.batch_size: " << p.batchSize << "\n"
+      << "  loss.batch: " << (p.batchDice ? "true" : "false") << "  (batch Dice, nnU-Net's 3d_lowres rule)\n"
+      << "  stage  stride   kernel   features  " << (n.name == "resenc_unet" ? "blocks" : "convs") << "\n";
+  for (size_t s = 0; s < n.features.size(); ++s) {
+    out << "  " << std::setw(5) << s << "  " << std::setw(7) << joined(n.strides[s], ",") << "  " << std::setw(7)
+        << joined(n.kernels[s], ",") << "  " << std::setw(8) << n.features[s] << "  " << n.encoderBlocks[s] << "\n";
+  }
+  out << "  decoder: " << n.decoderConvs << " conv(s) per stage, deep supervision "
+      << (n.deepSupervision ? "on" : "off") << "\n"
+      << "estimated memory: " << e.total() / kGiB << " GiB of a " << p.budgetBytes / kGiB
+      << " GiB budget (activations " << e.activations / kGiB << ", loss " << e.loss / kGiB << ", parameters "
+      << e.parameters / kGiB << ", workspace " << e.workspace / kGiB << ")\n";
+  return out.str();
+}
+
+}  // namespace
 
 std::string planJson(const PlanReport& report) {
   const DatasetManifest& m = report.manifest;
@@ -70,8 +149,12 @@ std::string planJson(const PlanReport& report) {
   }
   f["classes"] = classes;
   j["fingerprint"] = f;
-  j["plan"] = {{"target_spacing", p.spacing}, {"median_shape_at_target", p.medianShape},
-               {"patch_size", p.patchSize}, {"batch_size", p.batchSize}};
+  if (report.hasExperiment) {
+    j["plan"] = experimentJson(report.experiment);
+  } else {
+    j["plan"] = {{"target_spacing", p.spacing}, {"median_shape_at_target", p.medianShape},
+                 {"patch_size", p.patchSize}, {"batch_size", p.batchSize}};
+  }
   return j.dump(2) + "\n";
 }
 
@@ -93,6 +176,10 @@ std::string planText(const PlanReport& report) {
     out << "class " << c.classIndex << ": " << c.lesions << " lesions in " << c.casesWithClass << " cases; mm^3 bins";
     for (size_t b = 0; b < c.sizeHistogram.size(); ++b) out << " [" << binName(fp.sizeBins, b) << "): " << c.sizeHistogram[b];
     out << "\n";
+  }
+  if (report.hasExperiment) {
+    out << experimentText(report.experiment);
+    return out.str();
   }
   out << "suggested plan:\n"
       << "  data.target_spacing: [" << joined(p.spacing, ", ") << "]\n"

@@ -100,7 +100,7 @@ IntensityStats foregroundStats(const std::vector<ForegroundSource>& cases) {
       const float* v = k.image->data.data() + c * n;
       size_t inCase = 0;
       for (size_t i = 0; i < n; ++i) {
-        if (k.label->data[i] == 0) continue;
+        if (k.label->data[i] == 0 || k.label->data[i] == k.ignoreLabel) continue;
         sum += v[i];
         ++inCase;
       }
@@ -109,7 +109,7 @@ IntensityStats foregroundStats(const std::vector<ForegroundSource>& cases) {
       const size_t stride = (inCase + kPercentileSamplesPerCase - 1) / kPercentileSamplesPerCase;
       size_t seen = 0;
       for (size_t i = 0; i < n; ++i) {
-        if (k.label->data[i] == 0) continue;
+        if (k.label->data[i] == 0 || k.label->data[i] == k.ignoreLabel) continue;
         if (stride <= 1 || seen % stride == 0) samples.push_back(v[i]);
         ++seen;
       }

@@ -51,6 +51,7 @@ constexpr size_t kPercentileSamplesPerCase = 200000;
 struct ForegroundSource {
   const Volume* image;
   const LabelVolume* label;
+  int ignoreLabel = -1;  // unannotated voxels: not foreground
 };
 IntensityStats foregroundStats(const std::vector<ForegroundSource>& cases);
 

@@ -196,6 +196,15 @@ void validateSynthOptions(const SynthOptions& o) {
   }
   if (!(o.minRadius > 0) || !std::isfinite(o.minRadius)) fail("min radius must be positive");
   if (!(o.maxRadius >= o.minRadius) || !std::isfinite(o.maxRadius)) fail("max radius must be >= min radius");
+  if (o.regions && o.classes != 1) fail("regions (BraTS-like tumours) take classes 1, got " + std::to_string(o.classes));
+  if (!(o.ignoreFraction >= 0.0 && o.ignoreFraction < 1.0)) {
+    fail("ignore fraction must be in [0, 1), got " + std::to_string(o.ignoreFraction));
+  }
+}
+
+int synthIgnoreLabel(const SynthOptions& o) {
+  if (o.ignoreFraction <= 0.0) return -1;
+  return (o.regions ? 3 : o.classes) + 1;
 }
 
 SynthCase makePhantom(const SynthOptions& options, int index) {
@@ -209,7 +218,9 @@ SynthCase makePhantom(const SynthOptions& options, int index) {
   for (int i = 0; i < 3; ++i) g.origin[i] = -0.5 * static_cast<double>(size[i] - 1) * g.spacing[i];
   out.label.geometry = g;
   const size_t n = static_cast<size_t>(g.numVoxels());
-  out.image.data.assign(n, 0.0f);
+  const int64_t channels = options.regions ? 2 : 1;
+  out.image.channels = channels;
+  out.image.data.assign(n * static_cast<size_t>(channels), 0.0f);
   out.label.data.assign(n, 0);
 
   // Organ: an ellipsoid with 30-42% semi-axes, tilted a little about z and x,
@@ -236,8 +247,10 @@ SynthCase makePhantom(const SynthOptions& options, int index) {
         const double px = static_cast<double>(x), py = static_cast<double>(y), pz = static_cast<double>(z);
         const double texture = 0.7 * textureCoarse.at(px, py, pz) + 0.3 * textureFine.at(px, py, pz);
         const bool inside = organ.q(px, py, pz) <= 1.0 + 0.08 * boundary.at(px, py, pz);
-        img[static_cast<size_t>((z * size[1] + y) * size[0] + x)] =
-            static_cast<float>(inside ? kOrganIntensity + 0.10 * texture : kBackground + 0.04 * texture);
+        const size_t i = static_cast<size_t>((z * size[1] + y) * size[0] + x);
+        img[i] = static_cast<float>(inside ? kOrganIntensity + 0.10 * texture : kBackground + 0.04 * texture);
+        // Second channel: the same anatomy with its own contrast.
+        if (channels > 1) img[n + i] = static_cast<float>(inside ? 0.8 - 0.08 * texture : 0.3 + 0.04 * texture);
       }
 
   // Lesions: log-uniform radii (as many small as large per octave), largest placed
@@ -296,12 +309,27 @@ SynthCase makePhantom(const SynthOptions& options, int index) {
       lo[a] = std::max<int64_t>(0, static_cast<int64_t>(std::floor(lesion.center[a] - bound)));
       hi[a] = std::min<int64_t>(size[a] - 1, static_cast<int64_t>(std::ceil(lesion.center[a] + bound)));
     }
-    auto paint = [&](int64_t x, int64_t y, int64_t z) {
+    // `depth`: the normalised radius over the surface's (0 centre, 1 surface), for the
+    // nested tumour structures.
+    auto paint = [&](int64_t x, int64_t y, int64_t z, double depth) {
       const size_t i = static_cast<size_t>((z * size[1] + y) * size[0] + x);
       if (out.label.data[i] != 0) return;
-      out.label.data[i] = static_cast<uint8_t>(cls);
       const double texture = textureFine.at(static_cast<double>(x), static_cast<double>(y), static_cast<double>(z));
-      img[i] += static_cast<float>(contrast * (1.0 + 0.15 * texture));
+      const double t = 1.0 + 0.15 * texture;
+      if (options.regions) {
+        // Core (necrosis) inside the enhancing rim inside the oedema; the contrast draw
+        // scales how conspicuous the tumour is.
+        const double s = contrast / 1.1;
+        const int value = depth <= 0.35 ? 2 : depth <= 0.65 ? 3 : 1;
+        const double flair = value == 1 ? 0.9 : value == 3 ? 0.5 : 0.3;
+        const double t1c = value == 1 ? 0.05 : value == 3 ? 1.2 : -0.5;
+        out.label.data[i] = static_cast<uint8_t>(value);
+        img[i] += static_cast<float>(flair * s * t);
+        img[n + i] += static_cast<float>((value == 2 ? t1c : t1c * s) * t);
+      } else {
+        out.label.data[i] = static_cast<uint8_t>(cls);
+        img[i] += static_cast<float>(contrast * t);
+      }
       ++info.voxels;
     };
     for (int64_t z = lo[2]; z <= hi[2]; ++z)
@@ -310,24 +338,41 @@ SynthCase makePhantom(const SynthOptions& options, int index) {
           std::array<double, 3> u;
           const double q = lesion.q(static_cast<double>(x), static_cast<double>(y), static_cast<double>(z), &u);
           const double norm = std::sqrt(q);
-          if (norm <= wobble.factor(u, norm)) paint(x, y, z);
+          const double surface = wobble.factor(u, norm);
+          if (norm <= surface) paint(x, y, z, norm / surface);
         }
     // A lesion is never empty: the voxel nearest its centre always belongs to it.
-    paint(std::llround(lesion.center[0]), std::llround(lesion.center[1]), std::llround(lesion.center[2]));
+    paint(std::llround(lesion.center[0]), std::llround(lesion.center[1]), std::llround(lesion.center[2]), 0.0);
     out.lesions.push_back(info);
   }
 
   // Partial-volume blur on the noise-free image (the PSF acts on the object; the
   // labels stay hard masks), then the coil/beam-hardening-like smooth bias field,
   // then white acquisition noise.
-  for (int axis = 0; axis < 3; ++axis) blurAxis(img, size, axis, kBlurSigma);
-  for (int64_t z = 0; z < size[2]; ++z)
-    for (int64_t y = 0; y < size[1]; ++y)
-      for (int64_t x = 0; x < size[0]; ++x) {
-        const size_t i = static_cast<size_t>((z * size[1] + y) * size[0] + x);
-        const double field = 1.0 + 0.12 * bias.at(static_cast<double>(x), static_cast<double>(y), static_cast<double>(z));
-        img[i] = static_cast<float>(img[i] * field + kNoiseSigma * rng.normal());
-      }
+  for (int64_t ch = 0; ch < channels; ++ch) {
+    std::vector<float> channel(img.begin() + static_cast<int64_t>(n) * ch, img.begin() + static_cast<int64_t>(n) * (ch + 1));
+    for (int axis = 0; axis < 3; ++axis) blurAxis(channel, size, axis, kBlurSigma);
+    std::copy(channel.begin(), channel.end(), img.begin() + static_cast<int64_t>(n) * ch);
+  }
+  for (int64_t ch = 0; ch < channels; ++ch)
+    for (int64_t z = 0; z < size[2]; ++z)
+      for (int64_t y = 0; y < size[1]; ++y)
+        for (int64_t x = 0; x < size[0]; ++x) {
+          const size_t i = static_cast<size_t>(ch) * n + static_cast<size_t>((z * size[1] + y) * size[0] + x);
+          const double field = 1.0 + 0.12 * bias.at(static_cast<double>(x), static_cast<double>(y), static_cast<double>(z));
+          img[i] = static_cast<float>(img[i] * field + kNoiseSigma * rng.normal());
+        }
+
+  // Sparse annotation: whole slabs of axial slices left unannotated.
+  const int ignore = synthIgnoreLabel(options);
+  if (ignore >= 0) {
+    const int64_t plane = size[0] * size[1];
+    for (int64_t z0 = 0; z0 < size[2]; z0 += 4) {
+      if (rng.uniform() >= options.ignoreFraction) continue;
+      const int64_t z1 = std::min<int64_t>(size[2], z0 + 4);
+      std::fill(out.label.data.begin() + z0 * plane, out.label.data.begin() + z1 * plane, static_cast<uint8_t>(ignore));
+    }
+  }
   return out;
 }
 

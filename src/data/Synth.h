@@ -22,7 +22,18 @@ struct SynthOptions {
   double minRadius = 1.0;           // voxels
   double maxRadius = 12.0;          // voxels
   uint64_t seed = 1;
+  // BraTS-like tumours instead of lesions: nested label 1 (oedema, the outer shell), 3
+  // (enhancing rim) and 2 (necrotic core) in two channels that show them differently
+  // (0: FLAIR-like, oedema bright; 1: T1c-like, rim bright, core dark); dataset.json holds
+  // nnU-Net's regions whole tumor [1,2,3], tumor core [2,3], enhancing tumor [3].
+  bool regions = false;
+  // Sparse annotation: each slab of 4 axial slices is unannotated with this probability,
+  // its voxels holding the ignore label (largest label + 1, dataset.json "ignore"). 0 = off.
+  double ignoreFraction = 0.0;
 };
+
+// The ignore label of a dataset written with `options`, or -1 without ignoreFraction.
+int synthIgnoreLabel(const SynthOptions& options);
 
 // One placed lesion, for tests and for checking lesion-size coverage.
 struct SynthLesion {

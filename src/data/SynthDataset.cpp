@@ -44,7 +44,15 @@ void writeSynthFiles(const SynthOptions& options, const fs::path& root) {
     const SynthCase c = makePhantom(options, i);
     const bool test = i >= numTrain;
     const std::string name = caseName(i);
-    writeImage(c.image, (root / (test ? "imagesTs" : "imagesTr") / (name + "_0000.nii.gz")).string());
+    for (int64_t ch = 0; ch < c.image.channels; ++ch) {
+      Volume channel;
+      channel.geometry = c.image.geometry;
+      const auto n = static_cast<int64_t>(c.image.geometry.numVoxels());
+      channel.data.assign(c.image.data.begin() + ch * n, c.image.data.begin() + (ch + 1) * n);
+      char suffix[16];
+      std::snprintf(suffix, sizeof suffix, "_%04d.nii.gz", static_cast<int>(ch));
+      writeImage(channel, (root / (test ? "imagesTs" : "imagesTr") / (name + suffix)).string());
+    }
     writeLabel(c.label, (root / (test ? "labelsTs" : "labelsTr") / (name + ".nii.gz")).string());
     log->debug("{}: {} lesions", name, c.lesions.size());
   });
@@ -53,9 +61,21 @@ void writeSynthFiles(const SynthOptions& options, const fs::path& root) {
   nlohmann::ordered_json doc;
   doc["name"] = "SynthLesions";
   doc["description"] = "segtrain synthetic lesion phantoms (seed " + std::to_string(options.seed) + ")";
-  doc["channel_names"] = {{"0", "synthetic"}};
-  doc["labels"] = {{"background", 0}, {"lesion", 1}};
-  if (options.classes == 2) doc["labels"]["lesion_b"] = 2;
+  if (options.regions) {
+    // nnU-Net v2 region labels as its BraTS datasets write them (Dataset137_BraTS2021).
+    doc["name"] = "SynthTumours";
+    doc["channel_names"] = {{"0", "FLAIR-like"}, {"1", "T1c-like"}};
+    doc["labels"] = {{"background", 0},
+                     {"whole tumor", {1, 2, 3}},
+                     {"tumor core", {2, 3}},
+                     {"enhancing tumor", 3}};
+    doc["regions_class_order"] = {1, 2, 3};
+  } else {
+    doc["channel_names"] = {{"0", "synthetic"}};
+    doc["labels"] = {{"background", 0}, {"lesion", 1}};
+    if (options.classes == 2) doc["labels"]["lesion_b"] = 2;
+  }
+  if (synthIgnoreLabel(options) >= 0) doc["labels"]["ignore"] = synthIgnoreLabel(options);
   doc["numTraining"] = numTrain;
   doc["numTest"] = options.testCases;
   doc["file_ending"] = ".nii.gz";

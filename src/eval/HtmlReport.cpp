@@ -162,11 +162,15 @@ std::string renderReportHtml(const EvalReport& report, const std::vector<Overlay
           "#f4f4f4}figure{display:inline-block;margin:0 1em 1em 0}figcaption{font-size:small}"
           "</style></head><body>\n"
        << "<h1>segeval report</h1>\n<p>" << report.cases.size() << " case(s), "
-       << report.numClasses - 1 << " foreground class(es).</p>\n<p><b>Conventions:</b> "
+       << report.numClasses - 1
+       << (report.encoding.hasRegions() ? " region(s), each scored as a binary class" : " foreground class(es)")
+       << ".</p>\n<p><b>Conventions:</b> "
        << xmlEscape(describeConventions(report))
        << ". HD95/ASSD in mm (MONAI definitions, docs/evaluation.md).</p>\n";
 
-  html << "<h2>Per class</h2>\n<table><tr><th>class</th><th>mean Dice</th><th>mean IoU</th>"
+  html << (report.encoding.hasRegions() ? "<h2>Per region</h2>\n<table><tr><th>region</th>"
+                                         : "<h2>Per class</h2>\n<table><tr><th>class</th>")
+       << "<th>mean Dice</th><th>mean IoU</th>"
           "<th>mean HD95</th><th>mean ASSD</th><th>lesions</th><th>detected</th><th>FP</th>"
           "<th>lesion F1</th><th>lesion-wise Dice</th></tr>\n";
   for (int c = 1; c < report.numClasses; ++c) {
@@ -252,8 +256,8 @@ void writeHtmlReport(const EvalReport& report, const std::map<std::string, CaseS
       if (std::isfinite(o.dice) && (!worst || o.dice < worst->dice)) worst = &o;
     }
     char title[160];
-    std::snprintf(title, sizeof title, "worst #%zu: %s, class %d, Dice %.3f", k + 1, cs.caseId.c_str(),
-                  worst->classIndex, worst->dice);
+    std::snprintf(title, sizeof title, "worst #%zu: %s, %s, Dice %.3f", k + 1, cs.caseId.c_str(),
+                  className(report, worst->classIndex).c_str(), worst->dice);
     picks.push_back({cs.caseId, worst->classIndex, -1, title});
   }
   std::vector<std::pair<const Lesion*, const CaseResult*>> missed;
@@ -267,8 +271,8 @@ void writeHtmlReport(const EvalReport& report, const std::map<std::string, CaseS
   for (size_t k = 0; k < std::min<size_t>(4, missed.size()); ++k) {
     const Lesion& l = *missed[k].first;
     char title[160];
-    std::snprintf(title, sizeof title, "missed: %s, class %d, lesion %d (%lld voxels, %.1f mm^3)",
-                  missed[k].second->caseId.c_str(), l.classIndex, l.id,
+    std::snprintf(title, sizeof title, "missed: %s, %s, lesion %d (%lld voxels, %.1f mm^3)",
+                  missed[k].second->caseId.c_str(), className(report, l.classIndex).c_str(), l.id,
                   static_cast<long long>(l.voxels), l.volumeMm3);
     picks.push_back({missed[k].second->caseId, l.classIndex, l.firstVoxel, title});
   }
@@ -277,14 +281,16 @@ void writeHtmlReport(const EvalReport& report, const std::map<std::string, CaseS
   for (const Pick& p : picks) {
     const auto src = sources.find(p.caseId);
     if (src == sources.end()) continue;
-    const LabelVolume ref = readLabel(src->second.label);
-    const LabelVolume pred = readLabel(src->second.prediction);
+    LabelVolume ref = readLabel(src->second.label);
+    LabelVolume pred = readLabel(src->second.prediction);
+    // What the class was scored on: ignored voxels left out, a region as its mask.
+    const int value = scoredMaps(pred, ref, report, p.classIndex);
     Volume image;
     if (!src->second.image.empty()) image = readImage(src->second.image);
     const int64_t plane = ref.geometry.size[0] * ref.geometry.size[1];
-    const int64_t z = p.z < 0 ? busiestSlice(ref, p.classIndex) : p.z / plane;
+    const int64_t z = p.z < 0 ? busiestSlice(ref, value) : p.z / plane;
     figures.push_back(renderOverlay(src->second.image.empty() ? nullptr : &image, ref, pred,
-                                    p.classIndex, z, p.title + ", slice z=" + std::to_string(z)));
+                                    value, z, p.title + ", slice z=" + std::to_string(z)));
   }
   writeFileAtomically((outDir / "report.html").string(), renderReportHtml(report, figures));
 }

@@ -30,7 +30,7 @@ void writeCasesCsv(const EvalReport& report, const std::string& path) {
   validateReport(report);
   std::ostringstream out;
   out << "case,class,dice,iou,hd95,assd,ref_voxels,pred_voxels,ref_lesions,detected_lesions,"
-         "fp_lesions,lesion_wise_dice,tp_voxels,fp_voxels,fn_voxels\n";
+         "fp_lesions,lesion_wise_dice,tp_voxels,fp_voxels,fn_voxels,class_name\n";
   for (const CaseResult& cs : report.cases) {
     for (const ClassOverlap& o : cs.overlap) {
       const LesionDetection d = lesionDetection(cs.lesions, o.classIndex, report.emptyRule);
@@ -38,7 +38,8 @@ void writeCasesCsv(const EvalReport& report, const std::string& path) {
           << csvNumber(o.iou) << ',' << csvNumber(o.hd95) << ',' << csvNumber(o.assd) << ','
           << o.refVoxels << ',' << o.predVoxels << ',' << d.tp + d.fn << ',' << d.tp << ','
           << d.fp << ',' << csvNumber(lesionWiseDice(cs.lesions, o.classIndex, report.emptyRule))
-          << ',' << o.tp << ',' << o.fp << ',' << o.fn << '\n';
+          << ',' << o.tp << ',' << o.fp << ',' << o.fn << ',' << csvField(className(report, o.classIndex))
+          << '\n';
     }
   }
   writeFileAtomically(path, out.str());
@@ -48,13 +49,14 @@ void writeLesionsCsv(const EvalReport& report, const std::string& path) {
   validateReport(report);
   std::ostringstream out;
   out << "case,class,lesion,voxels,volume_mm3,size_bin,detected,dice,iou,matched_components,"
-         "scored\n";
+         "scored,class_name\n";
   for (const CaseResult& cs : report.cases) {
     for (const Lesion& l : cs.lesions.lesions) {
       out << csvField(cs.caseId) << ',' << l.classIndex << ',' << l.id << ',' << l.voxels << ','
           << csvNumber(l.volumeMm3) << ',' << sizeBinLabel(report.lesionOptions.sizeBinsMm3, l.bin)
           << ',' << (l.detected ? 1 : 0) << ',' << csvNumber(l.dice) << ',' << csvNumber(l.iou)
-          << ',' << l.matchedComponents << ',' << (l.counted ? 1 : 0) << '\n';
+          << ',' << l.matchedComponents << ',' << (l.counted ? 1 : 0) << ','
+          << csvField(className(report, l.classIndex)) << '\n';
     }
   }
   writeFileAtomically(path, out.str());
@@ -63,11 +65,11 @@ void writeLesionsCsv(const EvalReport& report, const std::string& path) {
 void writeSizeBinsCsv(const EvalReport& report, const std::string& path) {
   validateReport(report);
   std::ostringstream out;
-  out << "class,bin_low_mm3,bin_high_mm3,lesions,detected,sensitivity,mean_lesion_dice\n";
+  out << "class,bin_low_mm3,bin_high_mm3,lesions,detected,sensitivity,mean_lesion_dice,class_name\n";
   for (const SizeBinRow& r : sizeBinRows(report)) {
     out << r.classIndex << ',' << csvNumber(r.lowMm3) << ',' << csvNumber(r.highMm3) << ','
         << r.lesions << ',' << r.detected << ',' << csvNumber(r.sensitivity) << ','
-        << csvNumber(r.meanDice) << '\n';
+        << csvNumber(r.meanDice) << ',' << csvField(className(report, r.classIndex)) << '\n';
   }
   writeFileAtomically(path, out.str());
 }
@@ -75,6 +77,31 @@ void writeSizeBinsCsv(const EvalReport& report, const std::string& path) {
 namespace {
 std::string matchRuleText(const LesionMatchOptions& o) {
   return o.match == MatchRule::Iou ? "iou>=" + csvNumber(o.iouThreshold) : "any-overlap";
+}
+
+// What a "class" of the report is: a label value, or a region (a set of values scored as
+// one binary class), and which voxels were left out.
+nlohmann::ordered_json encodingJson(const LabelEncoding& e) {
+  using json = nlohmann::ordered_json;
+  json out = {{"scored_as", e.hasRegions() ? "regions" : "classes"},
+              {"description", describeEncoding(e)}};
+  if (e.hasRegions()) {
+    json regions = json::array();
+    for (size_t r = 0; r < e.regions.size(); ++r) {
+      regions.push_back({{"class", r + 1},
+                         {"name", r < e.regionNames.size() ? e.regionNames[r] : std::string()},
+                         {"labels", e.regions[r]}});
+    }
+    out["regions"] = regions;
+    out["region_rule"] = "region r: voxels whose label is one of its labels, in reference and prediction "
+                         "alike; scored as a binary class (nnU-Net region evaluation)";
+  }
+  out["ignore_label"] = e.hasIgnore() ? json(e.ignoreLabel) : json(nullptr);
+  if (e.hasIgnore()) {
+    out["ignore_rule"] = "voxels where the reference holds the ignore label are left out of every metric; "
+                         "predicted components lying entirely on them are not false positives";
+  }
+  return out;
 }
 }  // namespace
 
@@ -112,7 +139,8 @@ void writeMetricsJson(const EvalReport& report, const std::string& path) {
                "compute_average_surface_distance, symmetric=True)"},
       {"surface_distance_empty", "exactly one of reference/prediction empty -> inf (null in "
                                  "JSON, 'inf' in CSV); means use finite values only"},
-      {"mean", "mean over cases of the finite values; null when there are none"}};
+      {"mean", "mean over cases of the finite values; null when there are none"},
+      {"label_encoding", encodingJson(report.encoding)}};
 
   auto detectionJson = [](const LesionDetection& d) {
     return json{{"tp", d.tp},
@@ -168,6 +196,9 @@ void writeMetricsJson(const EvalReport& report, const std::string& path) {
            {"recall", jsonNumber(meanIgnoringNan(recall))},
            {"f1", jsonNumber(meanIgnoringNan(f1))}}},
          {"mean_lesion_wise_dice", jsonNumber(meanIgnoringNan(lwDice))}});
+    if (report.encoding.hasRegions()) {
+      classes.back()["region_labels"] = report.encoding.regions[static_cast<size_t>(c - 1)];
+    }
   }
 
   json bins = json::array();
@@ -197,6 +228,7 @@ void writeMetricsJson(const EvalReport& report, const std::string& path) {
     for (int c = 1; c < report.numClasses; ++c) {
       const ClassOverlap& o = overlapOf(cs, c);
       json entry = {{"class", c},
+                    {"name", className(report, c)},
                     {"dice", jsonNumber(o.dice)},
                     {"iou", jsonNumber(o.iou)},
                     {"hd95", jsonNumber(o.hd95)},

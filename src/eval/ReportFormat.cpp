@@ -44,6 +44,13 @@ std::string pad(const std::string& s, size_t width, bool right) {
 }
 
 std::string className(const EvalReport& report, int c, bool withPrefix) {
+  const LabelEncoding& enc = report.encoding;
+  if (enc.hasRegions()) {
+    if (c >= 1 && c <= static_cast<int>(enc.regionNames.size()) && !enc.regionNames[c - 1].empty()) {
+      return enc.regionNames[c - 1];
+    }
+    return (withPrefix ? "region " : "") + std::to_string(c);
+  }
   if (c < static_cast<int>(report.classNames.size()) && !report.classNames[c].empty()) {
     return report.classNames[c];
   }
@@ -57,6 +64,25 @@ std::string sizeBinLabel(const std::vector<double>& bins, int bin) {
   return edge(bins[bin]) + "-" + edge(high);
 }
 
+std::string describeEncoding(const LabelEncoding& encoding) {
+  std::string text;
+  if (encoding.hasRegions()) {
+    text = "regions:";
+    for (size_t r = 0; r < encoding.regions.size(); ++r) {
+      const std::string name = r < encoding.regionNames.size() && !encoding.regionNames[r].empty()
+                                   ? encoding.regionNames[r]
+                                   : "region " + std::to_string(r + 1);
+      text += (r ? ", " : " ") + name + " [";
+      for (size_t k = 0; k < encoding.regions[r].size(); ++k) {
+        text += (k ? "," : "") + std::to_string(encoding.regions[r][k]);
+      }
+      text += "]";
+    }
+  }
+  if (encoding.hasIgnore()) text += (text.empty() ? "" : "; ") + std::string("ignore label ") + std::to_string(encoding.ignoreLabel);
+  return text.empty() ? "classes" : text;
+}
+
 std::string describeConventions(const EvalReport& report) {
   const LesionMatchOptions& o = report.lesionOptions;
   std::string text = "empty-reference rule: " + toString(report.emptyRule) + "; lesions: " +
@@ -67,6 +93,7 @@ std::string describeConventions(const EvalReport& report) {
   }
   if (o.minLesionVolumeMm3 > 0) text += "; lesions <= " + edge(o.minLesionVolumeMm3) + " mm^3 not scored";
   if (!o.preset.empty()) text += "; preset " + o.preset;
+  if (report.encoding.hasRegions() || report.encoding.hasIgnore()) text += "; " + describeEncoding(report.encoding);
   return text;
 }
 

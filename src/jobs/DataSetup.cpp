@@ -42,10 +42,15 @@ PreprocessOptions preprocessOptions(const DataConfig& data, const std::string& s
 void takeResolvedKeys(DataConfig& data, const DataConfig& stored) {
   if (data.target_spacing.empty()) data.target_spacing = stored.target_spacing;
   if (data.ct_stats.mean.empty()) data.ct_stats = stored.ct_stats;
+  if (data.regions.empty()) {
+    data.regions = stored.regions;
+    data.regions_class_order = stored.regions_class_order;
+  }
+  if (data.ignore_label < 0) data.ignore_label = stored.ignore_label;
 }
 
 std::vector<LoadedCase> loadTrainingCases(DataConfig& data, const std::vector<CaseEntry>& allTraining,
-                                          const std::vector<CaseEntry>& train, int numClasses, int threads) {
+                                          const std::vector<CaseEntry>& train, LabelValues labels, int threads) {
   auto log = logger("data");
   if (data.resample && data.target_spacing.empty()) {
     const auto s = datasetTargetSpacing(allTraining, data.reorient);
@@ -57,10 +62,10 @@ std::vector<LoadedCase> loadTrainingCases(DataConfig& data, const std::vector<Ca
   DataConfig withoutNorm = data;
   if (needStats) withoutNorm.normalization = "none";
   PreprocessOptions options = preprocessOptions(withoutNorm, "data");
-  std::vector<LoadedCase> cases = loadCases(train, options, numClasses, threads, /*normalize=*/!needStats);
+  std::vector<LoadedCase> cases = loadCases(train, options, labels, threads, /*normalize=*/!needStats);
   if (needStats) {
     std::vector<ForegroundSource> sources;
-    for (const LoadedCase& c : cases) sources.push_back({&c.image, &c.label});
+    for (const LoadedCase& c : cases) sources.push_back({&c.image, &c.label, labels.ignoreLabel});
     const IntensityStats s = foregroundStats(sources);
     data.ct_stats.clip_low = s.clipLow;
     data.ct_stats.clip_high = s.clipHigh;

@@ -22,7 +22,8 @@ Split makeSplit(const DataConfig& data, const DatasetManifest& manifest);
 // must be filled for normalization: ct.
 PreprocessOptions preprocessOptions(const DataConfig& data, const std::string& source);
 
-// Dataset-dependent keys the user left empty (data.target_spacing, data.ct_stats)
+// Dataset-dependent keys the user left empty (data.target_spacing, data.ct_stats, and
+// data.regions / regions_class_order / ignore_label, which may come from dataset.json)
 // taken from `stored` (a resumed run's saved config).
 void takeResolvedKeys(DataConfig& data, const DataConfig& stored);
 
@@ -30,6 +31,6 @@ void takeResolvedKeys(DataConfig& data, const DataConfig& stored);
 // and empty, loads `train` preprocessed, and fills data.ct_stats from those cases'
 // foreground when normalization is ct and they are empty. Logs what it resolved.
 std::vector<LoadedCase> loadTrainingCases(DataConfig& data, const std::vector<CaseEntry>& allTraining,
-                                          const std::vector<CaseEntry>& train, int numClasses, int threads);
+                                          const std::vector<CaseEntry>& train, LabelValues labels, int threads);
 
 }  // namespace seg

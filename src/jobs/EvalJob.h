@@ -27,8 +27,17 @@ struct EvalJobOptions {
   int64_t tileWorkers = -1;  // 0 = auto
   bool mirror = false;
   std::string device = "cpu";
-  bool saveProbabilities = false;  // probabilities/<case>_class<c>.nii.gz, float32
+  bool saveProbabilities = false;  // probabilities/<case>_class<c>.nii.gz (regions: _region<r>), float32
+  // Label encoding (docs/evaluation.md). Model mode: the checkpoint's regions and ignore
+  // label. Metrics-only mode: dataset.json's, or these. `regions` is parseRegionList text.
+  std::string regions;
+  int ignoreLabel = -2;  // -2 = from the checkpoint / dataset.json, -1 = none, else the value
 };
+
+// "whole tumor=1,2,3;tumor core=2,3;enhancing tumor=3" -> regions with those names and
+// values (each region's class order = its smallest value; metrics-only mode never paints).
+// Throws InputError prefixed by `where`.
+LabelEncoding parseRegionList(const std::string& text, const std::string& where);
 
 // Runs the job; the report is also written to `output` and returned for printing.
 EvalReport runEvalJob(const EvalJobOptions& options);

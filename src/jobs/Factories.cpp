@@ -8,6 +8,7 @@
 #include "losses/DiceCELoss.h"
 #include "losses/DiceLoss.h"
 #include "losses/GeneralizedDiceLoss.h"
+#include "losses/LabelTargets.h"
 
 namespace seg {
 
@@ -21,7 +22,17 @@ std::vector<std::array<int64_t, 3>> toZYX(const std::vector<std::array<int64_t, 
 }  // namespace
 
 UNetOptions makeUNetOptions(const ModelConfig& model, int64_t inChannels, int64_t numClasses) {
+  // resenc_unet = nnU-Net's ResidualEncoderUNet presets: blocks_per_stage empty = 1, 3, 4, 6, 6, ...
+  // (the model's default), one conv per decoder stage, transposed convs with bias (conv_bias True).
+  const bool residual = model.name == "resenc_unet";
+  const int64_t decoderConvs = model.decoder_convs_per_stage > 0 ? model.decoder_convs_per_stage
+                               : residual                         ? 1
+                                                                  : model.convs_per_stage;
   return UNetOptions(inChannels, numClasses)
+      .encoder(residual ? "residual" : "plain")
+      .blocks_per_stage(model.blocks_per_stage)
+      .decoder_convs_per_stage(decoderConvs)
+      .upsample_bias(residual)
       .features(model.features)
       .kernel_sizes(toZYX(model.kernel_sizes))
       .strides(toZYX(model.strides))
@@ -33,59 +44,67 @@ UNetOptions makeUNetOptions(const ModelConfig& model, int64_t inChannels, int64_
       .dropout(model.dropout);
 }
 
-LossTermsFn makeLossTerms(const LossConfig& loss) {
+LossTermsFn makeLossTerms(const LossConfig& loss, const LabelEncoding& labels) {
   const Activation activation = loss.activation == "sigmoid" ? Activation::Sigmoid : Activation::Softmax;
+  const bool regions = labels.hasRegions();
+  // Every region channel is foreground (nnU-Net trains regions with do_bg = True).
+  const bool includeBackground = regions || loss.include_background;
   auto dice = DiceLossOptions()
-                  .include_background(loss.include_background)
+                  .include_background(includeBackground)
                   .activation(activation)
                   .squared_pred(loss.squared_pred)
                   .jaccard(loss.jaccard)
                   .batch(loss.batch)
                   .smooth_nr(loss.smooth_nr)
                   .smooth_dr(loss.smooth_dr);
+  // The terms of one evaluation from the loss's (target, mask).
+  using Terms = std::function<LossTerms(const torch::Tensor&, const LabelTargets&)>;
+  Terms terms;
   if (loss.name == "dice") {
     dice.class_weights(loss.class_weights);
-    return [dice](const torch::Tensor& logits, const torch::Tensor& labels) { return diceTerms(logits, labels, dice); };
-  }
-  if (loss.name == "dice_ce") {
+    terms = [dice](const torch::Tensor& logits, const LabelTargets& t) {
+      return diceTerms(logits, t.target, dice, t.mask);
+    };
+  } else if (loss.name == "dice_ce") {
     auto options = DiceCELossOptions()
                        .dice(dice)
                        .lambda_dice(loss.lambda_dice)
                        .lambda_ce(loss.lambda_ce)
-                       .class_weights(loss.class_weights);
-    return [options](const torch::Tensor& logits, const torch::Tensor& labels) {
-      return diceCETerms(logits, labels, options);
+                       .class_weights(loss.class_weights)
+                       .binary_ce(regions);
+    terms = [options](const torch::Tensor& logits, const LabelTargets& t) {
+      return diceCETerms(logits, t.target, options, t.mask);
     };
-  }
-  if (loss.name == "ce") {
-    auto options = CrossEntropyLossOptions().class_weights(loss.class_weights);
-    return [options](const torch::Tensor& logits, const torch::Tensor& labels) {
-      LossTerms terms;
-      terms.local = crossEntropyLoss(logits, labels, options);
-      return terms;
+  } else if (loss.name == "ce") {
+    auto options = CrossEntropyLossOptions().class_weights(loss.class_weights).binary(regions);
+    terms = [options](const torch::Tensor& logits, const LabelTargets& t) {
+      return crossEntropyTerms(logits, t.target, options, t.mask);
     };
-  }
-  if (loss.name == "gdl") {
+  } else if (loss.name == "gdl") {
     const GdlWeight w = loss.w_type == "simple" ? GdlWeight::Simple
                         : loss.w_type == "uniform" ? GdlWeight::Uniform
                                                    : GdlWeight::Square;
     auto options = GeneralizedDiceLossOptions()
-                       .include_background(loss.include_background)
+                       .include_background(includeBackground)
                        .activation(activation)
                        .w_type(w)
                        .batch(loss.batch)
                        .smooth_nr(loss.smooth_nr)
                        .smooth_dr(loss.smooth_dr);
-    return [options](const torch::Tensor& logits, const torch::Tensor& labels) {
-      return generalizedDiceTerms(logits, labels, options);
+    terms = [options](const torch::Tensor& logits, const LabelTargets& t) {
+      return generalizedDiceTerms(logits, t.target, options, t.mask);
     };
+  } else {
+    throw InputError("loss.name: unknown loss '" + loss.name + "'");
   }
-  throw InputError("loss.name: unknown loss '" + loss.name + "'");
+  return [terms, labels](const torch::Tensor& logits, const torch::Tensor& labelMap) {
+    return terms(logits, labelTargets(labelMap, labels));
+  };
 }
 
-LossFn makeLoss(const LossConfig& loss, const StatisticsReducer& reducer) {
-  return [terms = makeLossTerms(loss), reducer](const torch::Tensor& logits, const torch::Tensor& labels) {
-    return lossOf(terms(logits, labels), reducer);
+LossFn makeLoss(const LossConfig& loss, const StatisticsReducer& reducer, const LabelEncoding& labels) {
+  return [terms = makeLossTerms(loss, labels), reducer](const torch::Tensor& logits, const torch::Tensor& labelMap) {
+    return lossOf(terms(logits, labelMap), reducer);
   };
 }
 

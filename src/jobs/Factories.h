@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "config/TrainConfig.h"
+#include "core/LabelEncoding.h"
 #include "losses/DiceStatistics.h"
 #include "losses/LossTerms.h"
 #include "models/UNet.h"
@@ -15,10 +16,14 @@
 namespace seg {
 
 UNetOptions makeUNetOptions(const ModelConfig& model, int64_t inChannels, int64_t numClasses);
-// The configured loss in its two halves (losses/LossTerms.h), what the trainer uses.
-LossTermsFn makeLossTerms(const LossConfig& loss);
+// The configured loss in its two halves (losses/LossTerms.h), what the trainer uses. The
+// integer labels it gets (per deep-supervision level) become targets and a loss mask per
+// `labels` (losses/LabelTargets.h): with regions one sigmoid channel per region (all of
+// them foreground: loss.include_background does not apply) and BCE as the CE term; with an
+// ignore label, ignored voxels add nothing to any term.
+LossTermsFn makeLossTerms(const LossConfig& loss, const LabelEncoding& labels = {});
 // The same as one function, the statistics going through `reducer`.
-LossFn makeLoss(const LossConfig& loss, const StatisticsReducer& reducer = {});
+LossFn makeLoss(const LossConfig& loss, const StatisticsReducer& reducer = {}, const LabelEncoding& labels = {});
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const OptimizerConfig& optimizer, UNet& model);
 LrScheduleOptions makeSchedule(const TrainSection& train);
 // cpu | cuda | auto: auto is the first GPU when one is visible, else the CPU. cuda without a

@@ -17,6 +17,7 @@
 #include "data/Dataset.h"
 #include "data/Splits.h"
 #include "train/Checkpoint.h"
+#include "train/InitFrom.h"
 #include "jobs/DataSetup.h"
 #include "jobs/Factories.h"
 #include "train/dist/DataParallel.h"
@@ -43,7 +44,118 @@ void checkChannels(const std::vector<LoadedCase>& cases, const DatasetManifest& 
   }
 }
 
+// train.init_from (train/InitFrom.h): another run's weights into the freshly built model.
+// Only for a fresh run: a resumed one continues from its own checkpoint, which holds them.
+void initialiseFrom(const TrainConfig& config, const CheckpointState& source, torch::nn::Module& model,
+                    const fs::path& outDir, bool writeReport) {
+  auto log = logger("train");
+  const std::string& path = config.train.init_from;
+  try {
+    const TrainConfig before = parseTrainConfig(source.configYaml, path + " (stored config)");
+    if (before.model.name != config.model.name) {
+      log->warn("train.init_from {}: trained a {} model, this run builds a {}", path, before.model.name,
+                config.model.name);
+    }
+    if (before.data.normalization != config.data.normalization) {
+      log->warn("train.init_from {}: trained with data.normalization {}, this run uses {} (the weights expect "
+                "inputs normalised as before)", path, before.data.normalization, config.data.normalization);
+    }
+    // Instance and group norm have the same tensors: only the config tells them apart.
+    if (before.model.norm != config.model.norm) {
+      log->warn("train.init_from {}: trained with model.norm {}, this run uses {}", path, before.model.norm,
+                config.model.norm);
+    }
+  } catch (const InputError& e) {
+    log->warn("train.init_from {}: its stored config cannot be read, model family and normalization not compared: {}",
+              path, e.what());
+  }
+  InitFromOptions options;
+  options.source = path;
+  InitFromReport report;
+  try {
+    report = initFrom(model, readCheckpointWeights(path), options);
+  } catch (const InputError& e) {
+    throw InputError(std::string("train.init_from: ") + e.what());
+  }
+  log->info("train.init_from {}: {}", path, report.summary());
+  if (writeReport) writeFileAtomically((outDir / "init_from.json").string(), report.toJson());
+}
+
+std::string joinValues(const std::vector<int>& values) {
+  std::string out;
+  for (int v : values) out += (out.empty() ? "" : ", ") + std::to_string(v);
+  return out;
+}
+
 }  // namespace
+
+LabelEncoding resolveLabelEncoding(DataConfig& data, const LossConfig& loss, const DatasetManifest& manifest) {
+  auto log = logger("train");
+  const std::string file = data.cases.empty() ? manifest.root + "/dataset.json" : std::string("data.labels");
+  LabelEncoding e;
+  if (!data.regions.empty()) {
+    for (const RegionConfig& r : data.regions) {
+      std::vector<int> values(r.labels.begin(), r.labels.end());
+      std::sort(values.begin(), values.end());
+      e.regions.push_back(values);
+      e.regionNames.push_back(r.name);
+    }
+    e.regionsClassOrder.assign(data.regions_class_order.begin(), data.regions_class_order.end());
+    if (!manifest.regions.empty()) {
+      log->info("data.regions: the config's {} regions replace the {} regions of {}", e.regions.size(),
+                manifest.regions.size(), file);
+    }
+  } else if (!manifest.regions.empty()) {
+    std::string names;
+    for (const LabelRegion& r : manifest.regions) {
+      e.regions.push_back(r.labels);
+      e.regionNames.push_back(r.name);
+      names += (names.empty() ? "'" : ", '") + r.name + "'";
+      data.regions.push_back({r.name, std::vector<int64_t>(r.labels.begin(), r.labels.end())});
+    }
+    e.regionsClassOrder = manifest.regionsClassOrder;
+    data.regions_class_order.assign(e.regionsClassOrder.begin(), e.regionsClassOrder.end());
+    if (loss.activation != "sigmoid") {
+      throw InputError("loss.activation: must be sigmoid: " + file + " defines " + std::to_string(e.regions.size()) +
+                       " regions (" + names + "), which overlap and are trained with one sigmoid channel each; got " +
+                       loss.activation);
+    }
+    log->info("regions from {}: {} (one sigmoid channel each)", file, names);
+  }
+  e.ignoreLabel = data.ignore_label >= 0 ? static_cast<int>(data.ignore_label) : manifest.ignoreLabel;
+  data.ignore_label = e.ignoreLabel;
+  e.check("data.regions");
+  for (size_t r = 0; r < e.regions.size(); ++r) {
+    for (int v : e.regions[r]) {
+      if (manifest.labels.count(v) && v != e.ignoreLabel) continue;
+      std::string known;
+      for (const auto& [value, name] : manifest.labels) known += (known.empty() ? "" : ", ") + std::to_string(value);
+      throw InputError("data.regions: region '" + e.regionNames[r] + "' uses label value " + std::to_string(v) +
+                       ", which is not a label of " + file + " (labels " + known + ")");
+    }
+  }
+  if (e.hasIgnore()) {
+    for (const auto& [value, name] : manifest.labels) {
+      if (value > e.ignoreLabel) {
+        throw InputError("data.ignore_label: " + std::to_string(e.ignoreLabel) + " must be above every class value (" +
+                         file + " has " + std::to_string(value) + "), as nnU-Net requires of its ignore label");
+      }
+    }
+    log->info("ignore label {}: those voxels get no loss, no pseudo-Dice and are never patch centres", e.ignoreLabel);
+  }
+  if (e.hasRegions()) {
+    std::vector<int> order(e.regionsClassOrder.begin(), e.regionsClassOrder.end());
+    log->info("{} regions, painted in the order {} (regions_class_order)", e.regions.size(), joinValues(order));
+  }
+  return e;
+}
+
+int classCount(const DatasetManifest& manifest, const LabelEncoding& labels) {
+  int top = -1;
+  for (const auto& [value, name] : manifest.labels)
+    if (value != labels.ignoreLabel) top = std::max(top, value);
+  return top + 1;
+}
 
 torch::Device resolveTrainDevice(const TrainConfig& config) {
   const torch::Device device = resolveDevice(config.train.device);
@@ -94,6 +206,15 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
                        "change):" + refused);
     }
   }
+  const bool initialise = !config.train.init_from.empty() && !job.resume;
+  CheckpointState initSource;
+  if (initialise) {
+    try {  // before anything is written: a wrong path leaves no run directory behind
+      initSource = readCheckpointState(config.train.init_from);
+    } catch (const InputError& e) {
+      throw InputError(std::string("train.init_from: ") + e.what());
+    }
+  }
   std::error_code ec;
   fs::create_directories(outDir, ec);
   if (ec) throw InputError("cannot create output directory '" + outDir.string() + "': " + ec.message());
@@ -133,7 +254,12 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   }
 
   const DatasetManifest manifest = loadManifest(config.data);
-  const int numClasses = manifest.numClasses();
+  const LabelEncoding labelEncoding = resolveLabelEncoding(config.data, config.loss, manifest);
+  // Label values of the dataset (the ignore label is no class), and the network's output
+  // channels: one per region with regions, else one per class.
+  const int numClasses = classCount(manifest, labelEncoding);
+  const LabelValues labelValues(numClasses, labelEncoding.ignoreLabel);
+  const int outChannels = labelEncoding.hasRegions() ? static_cast<int>(labelEncoding.regions.size()) : numClasses;
   const Split split = makeSplit(config.data, manifest);
   // With a split file, data.num_folds plays no part: name the file the fold indexes instead.
   const std::string foldText = config.data.split_file.empty()
@@ -145,7 +271,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
 
   const int loadThreads = std::max(1u, std::thread::hardware_concurrency());
   auto trainCases = std::make_shared<const std::vector<LoadedCase>>(
-      loadTrainingCases(config.data, manifest.training, split.train, numClasses, loadThreads));
+      loadTrainingCases(config.data, manifest.training, split.train, labelValues, loadThreads));
   checkChannels(*trainCases, manifest);
   const std::string configYaml = toYaml(config);
   if (job.launch.rank == 0) {
@@ -164,6 +290,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   samplerOptions.foregroundSampling = config.data.foreground_sampling == "lesion_uniform"
                                           ? ForegroundSampling::LesionUniform
                                           : ForegroundSampling::ClassVoxel;
+  samplerOptions.labels = labelEncoding;
   samplerOptions.rank = job.launch.rank;
   samplerOptions.worldSize = job.launch.worldSize;
   auto trainSampler = std::make_shared<const PatchSampler>(trainCases, samplerOptions);
@@ -171,7 +298,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   std::shared_ptr<const PatchSampler> valSampler;
   std::shared_ptr<const std::vector<LoadedCase>> valCases;
   if (!split.val.empty() && (config.train.val_every > 0 || config.train.full_val_every > 0)) {
-    valCases = std::make_shared<const std::vector<LoadedCase>>(loadCases(split.val, preprocess, numClasses, loadThreads));
+    valCases = std::make_shared<const std::vector<LoadedCase>>(loadCases(split.val, preprocess, labelValues, loadThreads));
     checkChannels(*valCases, manifest);
   }
   if (valCases && config.train.val_every > 0) {
@@ -181,7 +308,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
     valSampler = std::make_shared<const PatchSampler>(valCases, valOptions);
   }
 
-  UNet model(makeUNetOptions(config.model, inChannels, numClasses));
+  UNet model(makeUNetOptions(config.model, inChannels, outChannels));
   const auto divisors = model->sizeDivisors();  // z, y, x
   const auto patchZYX = toZYX(config.data.patch_size);
   for (int a = 0; a < 3; ++a) {
@@ -194,6 +321,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
                        std::to_string(config.model.features.size()) + " stages");
     }
   }
+  if (initialise) initialiseFrom(config, initSource, *model, outDir, job.launch.rank == 0);
   model->to(device);
   auto optimizer = makeOptimizer(config.train.optimizer, model);
   // Rank 0's initial weights reach every rank (Trainer::run broadcasts them); other
@@ -213,11 +341,13 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   options.device = device;
   options.ampEnabled = config.amp.enabled;
   options.ampDtype = config.amp.dtype == "float16" ? c10::ScalarType::Half : c10::ScalarType::BFloat16;
-  options.numClasses = numClasses;
+  options.numClasses = outChannels;
+  options.labels = labelEncoding;
   options.inChannels = inChannels;
   options.deepSupervision = config.model.deep_supervision;
   options.configYaml = configYaml;
   options.stopRequested = job.stopRequested;
+  options.freezeEncoderEpochs = config.train.freeze_encoder_epochs;
   if (config.train.full_val_every > 0) {
     if (!valCases) {
       throw InputError("train.full_val_every: fold " + std::to_string(config.data.fold) +
@@ -230,6 +360,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
     full.window.mirror = config.eval.mirror_tta;
     full.window.device = device;
     full.numClasses = numClasses;
+    full.encoding = labelEncoding;
     full.emptyRule = parseEmptyRule(config.eval.empty_rule);
     full.lesions.connectivity = config.eval.connectivity;
     full.lesions.sizeBinsMm3 = config.eval.size_bins;
@@ -248,7 +379,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   log->info("model: U-Net, {} stages, {:.2f} M parameters; loss {}; device {}", config.model.features.size(),
             parameters / 1e6, config.loss.name, device.str());
 
-  Trainer trainer(model, TrainLoss(makeLossTerms(config.loss), parallel ? parallel->statisticsReducer() : StatisticsReducer{}),
+  Trainer trainer(model, TrainLoss(makeLossTerms(config.loss, labelEncoding), parallel ? parallel->statisticsReducer() : StatisticsReducer{}),
                   std::move(optimizer), makeSchedule(config.train), trainSampler,
                   valSampler, options);
   if (job.resume) trainer.resumeFrom(latest.string());

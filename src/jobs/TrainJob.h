@@ -5,6 +5,7 @@
 #include <string>
 
 #include "config/TrainConfig.h"
+#include "core/LabelEncoding.h"
 #include "train/Trainer.h"
 #include "train/dist/LaunchEnv.h"
 
@@ -21,6 +22,18 @@ struct TrainJobOptions {
 };
 
 TrainSummary runTrainJob(const TrainConfig& config, const TrainJobOptions& options);
+
+struct DatasetManifest;
+// The run's regions and ignore label (docs/data.md): data.regions / regions_class_order /
+// ignore_label of the config, else those of dataset.json (`manifest`); the config wins.
+// What was resolved is written back into `data`, so the saved config (and every
+// checkpoint) tells segeval. InputError naming the key: dataset regions without
+// loss.activation sigmoid, region values that are no label of the dataset, an ignore label
+// that is not above every class.
+LabelEncoding resolveLabelEncoding(DataConfig& data, const LossConfig& loss, const DatasetManifest& manifest);
+
+// The dataset's classes without the ignore label: the highest other label value + 1.
+int classCount(const DatasetManifest& manifest, const LabelEncoding& labels);
 
 // The device train.device resolves to on this machine, with dist.backend checked against it:
 // cuda without a visible GPU, or nccl on the CPU, is an InputError. runTrainJob starts with

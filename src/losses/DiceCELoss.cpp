@@ -4,7 +4,8 @@
 
 namespace seg {
 
-LossTerms diceCETerms(const torch::Tensor& logits, const torch::Tensor& labels, const DiceCELossOptions& options) {
+LossTerms diceCETerms(const torch::Tensor& logits, const torch::Tensor& labels, const DiceCELossOptions& options,
+                      const torch::Tensor& mask) {
   TORCH_CHECK(options.dice().reduction() == Reduction::Mean, "DiceCELoss: the Dice term must use mean reduction");
   auto diceOptions = options.dice();
   const auto& w = options.class_weights();
@@ -21,18 +22,26 @@ LossTerms diceCETerms(const torch::Tensor& logits, const torch::Tensor& labels, 
               "DiceCELoss: lambda_dice and lambda_ce are both 0");
   LossTerms terms;
   if (options.lambda_dice() != 0.0) {
-    terms.stats = diceStatistics(logits, labels, diceOptions);
+    terms.stats = diceStatistics(logits, labels, diceOptions, mask);
     terms.fromStatistics = [diceOptions, lambda = options.lambda_dice()](const DiceStatistics& stats) {
       return lambda * diceFromStatistics(stats, diceOptions);
     };
   }
-  if (options.lambda_ce() != 0.0) terms.local = options.lambda_ce() * crossEntropyTerm(logits, labels, w);
+  if (options.lambda_ce() != 0.0) {
+    const auto ce = CrossEntropyLossOptions().class_weights(w).binary(options.binary_ce());
+    if (mask.defined()) {
+      terms.masked = crossEntropySums(logits, labels, ce, mask, "DiceCELoss");
+      terms.masked.weight = options.lambda_ce();
+    } else {
+      terms.local = options.lambda_ce() * crossEntropyTerm(logits, labels, ce, "DiceCELoss");
+    }
+  }
   return terms;
 }
 
 torch::Tensor diceCELoss(const torch::Tensor& logits, const torch::Tensor& labels,
-                         const DiceCELossOptions& options, const StatisticsReducer& reducer) {
-  return lossOf(diceCETerms(logits, labels, options), reducer);
+                         const DiceCELossOptions& options, const StatisticsReducer& reducer, const torch::Tensor& mask) {
+  return lossOf(diceCETerms(logits, labels, options, mask), reducer);
 }
 
 }  // namespace seg

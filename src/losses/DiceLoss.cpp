@@ -5,7 +5,7 @@
 namespace seg {
 
 DiceStatistics diceStatistics(const torch::Tensor& logits, const torch::Tensor& labels,
-                              const DiceLossOptions& options) {
+                              const DiceLossOptions& options, const torch::Tensor& mask) {
   TORCH_CHECK(logits.dim() >= 3, "DiceLoss: logits must be (B, C, spatial...), got ", logits.sizes());
   TORCH_CHECK(labels.dim() == logits.dim() && labels.size(0) == logits.size(0) &&
                   labels.sizes().slice(2) == logits.sizes().slice(2),
@@ -17,7 +17,8 @@ DiceStatistics diceStatistics(const torch::Tensor& logits, const torch::Tensor& 
     probs = probs.slice(1, 1);
     target = target.slice(1, 1);
   }
-  return computeStatistics(probs, target, options.squared_pred(), options.batch());
+  checkMask(mask, logits, "DiceLoss");
+  return computeStatistics(probs, target, options.squared_pred(), options.batch(), mask);
 }
 
 torch::Tensor diceFromStatistics(const DiceStatistics& stats, const DiceLossOptions& options) {
@@ -36,16 +37,17 @@ torch::Tensor diceFromStatistics(const DiceStatistics& stats, const DiceLossOpti
   return applyReduction(f, options.reduction());
 }
 
-LossTerms diceTerms(const torch::Tensor& logits, const torch::Tensor& labels, const DiceLossOptions& options) {
+LossTerms diceTerms(const torch::Tensor& logits, const torch::Tensor& labels, const DiceLossOptions& options,
+                    const torch::Tensor& mask) {
   LossTerms terms;
-  terms.stats = diceStatistics(logits, labels, options);
+  terms.stats = diceStatistics(logits, labels, options, mask);
   terms.fromStatistics = [options](const DiceStatistics& stats) { return diceFromStatistics(stats, options); };
   return terms;
 }
 
 torch::Tensor diceLoss(const torch::Tensor& logits, const torch::Tensor& labels,
-                       const DiceLossOptions& options, const StatisticsReducer& reducer) {
-  return lossOf(diceTerms(logits, labels, options), reducer);
+                       const DiceLossOptions& options, const StatisticsReducer& reducer, const torch::Tensor& mask) {
+  return lossOf(diceTerms(logits, labels, options, mask), reducer);
 }
 
 DiceLossImpl::DiceLossImpl(DiceLossOptions options) : options_(std::move(options)) {

@@ -30,18 +30,22 @@ struct DiceLossOptions {
 
 // Statistics of logits (B, C, ...) against labels: activation, one-hot, background
 // exclusion, sums. Channel 0 is dropped when include_background is false and C > 1.
+// `mask` (B, 1, spatial...), 0/1, undefined = all voxels: masked voxels add nothing to
+// the statistics (computeStatistics); labels there must still be valid (e.g. 0).
 DiceStatistics diceStatistics(const torch::Tensor& logits, const torch::Tensor& labels,
-                              const DiceLossOptions& options);
+                              const DiceLossOptions& options, const torch::Tensor& mask = {});
 
 // The reduction half: per-class loss from (possibly globally reduced) statistics,
 // weighted and reduced. Shape (B, C) or (C) before reduction.
 torch::Tensor diceFromStatistics(const DiceStatistics& stats, const DiceLossOptions& options);
 
 // Both halves, for reducing several evaluations' statistics at once (losses/LossTerms.h).
-LossTerms diceTerms(const torch::Tensor& logits, const torch::Tensor& labels, const DiceLossOptions& options);
+LossTerms diceTerms(const torch::Tensor& logits, const torch::Tensor& labels, const DiceLossOptions& options,
+                    const torch::Tensor& mask = {});
 
 torch::Tensor diceLoss(const torch::Tensor& logits, const torch::Tensor& labels,
-                       const DiceLossOptions& options, const StatisticsReducer& reducer = {});
+                       const DiceLossOptions& options, const StatisticsReducer& reducer = {},
+                       const torch::Tensor& mask = {});
 
 class DiceLossImpl : public torch::nn::Module {
  public:

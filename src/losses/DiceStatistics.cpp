@@ -59,17 +59,33 @@ torch::Tensor prepareTarget(const torch::Tensor& labels, int64_t numChannels, co
   return onehot.movedim(-1, 1).contiguous();
 }
 
+void checkMask(const torch::Tensor& mask, const torch::Tensor& like, const char* who) {
+  if (!mask.defined()) return;
+  TORCH_CHECK(mask.dim() == like.dim() && mask.size(0) == like.size(0) && mask.size(1) == 1 &&
+                  mask.sizes().slice(2) == like.sizes().slice(2),
+              who, ": loss mask ", mask.sizes(), " must be (B, 1, spatial...) of ", like.sizes());
+}
+
 DiceStatistics computeStatistics(const torch::Tensor& probs, const torch::Tensor& target,
-                                 bool squared, bool batch) {
+                                 bool squared, bool batch, const torch::Tensor& mask) {
   TORCH_CHECK(probs.sizes() == target.sizes(), "Dice statistics: prediction ", probs.sizes(),
               " and target ", target.sizes(), " differ in size");
+  checkMask(mask, probs, "Dice statistics");
   std::vector<int64_t> axes;
   if (batch) axes.push_back(0);
   for (int64_t d = 2; d < probs.dim(); ++d) axes.push_back(d);
+  auto p = probs;
+  auto g = target;
+  if (mask.defined()) {
+    // A 0/1 mask: (p m)^2 = p^2 m, so squaring after masking equals masking the squares.
+    const auto m = mask.to(probs.scalar_type());
+    p = p * m;
+    g = g * m;
+  }
   DiceStatistics s;
-  s.tp = (probs * target).sum(axes);
-  s.sumP = squared ? (probs * probs).sum(axes) : probs.sum(axes);
-  s.sumG = squared ? (target * target).sum(axes) : target.sum(axes);
+  s.tp = (p * g).sum(axes);
+  s.sumP = squared ? (p * p).sum(axes) : p.sum(axes);
+  s.sumG = squared ? (g * g).sum(axes) : g.sum(axes);
   return s;
 }
 

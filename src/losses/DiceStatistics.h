@@ -42,8 +42,15 @@ torch::Tensor activate(const torch::Tensor& logits, Activation activation);
 torch::Tensor prepareTarget(const torch::Tensor& labels, int64_t numChannels, const char* who);
 
 // Sums over spatial axes (and the batch when `batch`). `squared` raises p and g to
-// the power 2 in the denominators (MONAI squared_pred).
+// the power 2 in the denominators (MONAI squared_pred). `mask` (B, 1, spatial...), 0/1,
+// undefined = every voxel: p and g are multiplied by it before the sums, so masked voxels
+// add nothing to tp, sum_p or sum_g and get no gradient (nnU-Net's
+// MemoryEfficientSoftDiceLoss with loss_mask; the ignore label).
 DiceStatistics computeStatistics(const torch::Tensor& probs, const torch::Tensor& target,
-                                 bool squared, bool batch);
+                                 bool squared, bool batch, const torch::Tensor& mask = {});
+
+// Throws c10::Error unless `mask` is undefined or (B, 1, spatial...) of `like`'s batch and
+// spatial size. `who` starts the message.
+void checkMask(const torch::Tensor& mask, const torch::Tensor& like, const char* who);
 
 }  // namespace seg

@@ -26,13 +26,13 @@ torch::Tensor generalizedDiceFromStatistics(const DiceStatistics& stats,
 }
 
 LossTerms generalizedDiceTerms(const torch::Tensor& logits, const torch::Tensor& labels,
-                               const GeneralizedDiceLossOptions& options) {
+                               const GeneralizedDiceLossOptions& options, const torch::Tensor& mask) {
   const auto diceOptions = DiceLossOptions()
                                .include_background(options.include_background())
                                .activation(options.activation())
                                .batch(options.batch());
   LossTerms terms;
-  terms.stats = diceStatistics(logits, labels, diceOptions);
+  terms.stats = diceStatistics(logits, labels, diceOptions, mask);
   terms.fromStatistics = [options](const DiceStatistics& stats) {
     return generalizedDiceFromStatistics(stats, options);
   };
@@ -41,8 +41,8 @@ LossTerms generalizedDiceTerms(const torch::Tensor& logits, const torch::Tensor&
 
 torch::Tensor generalizedDiceLoss(const torch::Tensor& logits, const torch::Tensor& labels,
                                   const GeneralizedDiceLossOptions& options,
-                                  const StatisticsReducer& reducer) {
-  return lossOf(generalizedDiceTerms(logits, labels, options), reducer);
+                                  const StatisticsReducer& reducer, const torch::Tensor& mask) {
+  return lossOf(generalizedDiceTerms(logits, labels, options, mask), reducer);
 }
 
 }  // namespace seg

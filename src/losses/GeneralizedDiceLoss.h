@@ -28,11 +28,12 @@ torch::Tensor generalizedDiceFromStatistics(const DiceStatistics& stats,
                                             const GeneralizedDiceLossOptions& options);
 
 // Both halves, for reducing several evaluations' statistics at once (losses/LossTerms.h).
+// `mask` (B, 1, ...): masked voxels add nothing to the statistics (so neither to the weights).
 LossTerms generalizedDiceTerms(const torch::Tensor& logits, const torch::Tensor& labels,
-                               const GeneralizedDiceLossOptions& options);
+                               const GeneralizedDiceLossOptions& options, const torch::Tensor& mask = {});
 
 torch::Tensor generalizedDiceLoss(const torch::Tensor& logits, const torch::Tensor& labels,
                                   const GeneralizedDiceLossOptions& options,
-                                  const StatisticsReducer& reducer = {});
+                                  const StatisticsReducer& reducer = {}, const torch::Tensor& mask = {});
 
 }  // namespace seg

@@ -2,34 +2,45 @@
 
 #include <torch/torch.h>
 
+#include <map>
+
 namespace seg {
 
+torch::Tensor MaskedMean::value() const {
+  const auto mean = sum / count.detach().clamp_min(1e-8);
+  return weight == 1.0 ? mean : weight * mean;
+}
+
 namespace {
-std::vector<DiceStatistics> reduceTogether(const std::vector<const DiceStatistics*>& parts,
-                                           const StatisticsReducer& reducer) {
-  if (parts.empty()) return {};
-  if (!reducer) {
-    std::vector<DiceStatistics> same;
-    for (const auto* p : parts) same.push_back(*p);
-    return same;
+// One reducer call per statistics rank ((C) or (B, C)): parts of the same rank are
+// concatenated along the last axis and split back.
+std::vector<DiceStatistics> reduceTogether(const std::vector<DiceStatistics>& parts, const StatisticsReducer& reducer) {
+  if (!reducer) return parts;
+  std::map<int64_t, std::vector<size_t>> byRank;
+  for (size_t i = 0; i < parts.size(); ++i) byRank[parts[i].tp.dim()].push_back(i);
+  std::vector<DiceStatistics> out(parts.size());
+  for (const auto& [rank, members] : byRank) {
+    if (members.size() == 1) {
+      out[members.front()] = reducer(parts[members.front()]);
+      continue;
+    }
+    std::vector<torch::Tensor> tp, sumP, sumG;
+    std::vector<int64_t> widths;
+    for (size_t i : members) {
+      TORCH_CHECK(parts[i].tp.sizes().slice(0, rank - 1) == parts[members.front()].tp.sizes().slice(0, rank - 1),
+                  "combineLossTerms: statistics of shape ", parts[i].tp.sizes(), " and ",
+                  parts[members.front()].tp.sizes(), " cannot be reduced together");
+      tp.push_back(parts[i].tp);
+      sumP.push_back(parts[i].sumP);
+      sumG.push_back(parts[i].sumG);
+      widths.push_back(parts[i].tp.size(-1));
+    }
+    const DiceStatistics reduced = reducer({torch::cat(tp, -1), torch::cat(sumP, -1), torch::cat(sumG, -1)});
+    const auto tpParts = reduced.tp.split_with_sizes(widths, -1);
+    const auto sumPParts = reduced.sumP.split_with_sizes(widths, -1);
+    const auto sumGParts = reduced.sumG.split_with_sizes(widths, -1);
+    for (size_t k = 0; k < members.size(); ++k) out[members[k]] = {tpParts[k], sumPParts[k], sumGParts[k]};
   }
-  if (parts.size() == 1) return {reducer(*parts.front())};
-  std::vector<torch::Tensor> tp, sumP, sumG;
-  std::vector<int64_t> widths;
-  for (const auto* p : parts) {
-    TORCH_CHECK(p->tp.dim() == parts.front()->tp.dim(), "combineLossTerms: statistics of shape ", p->tp.sizes(),
-                " and ", parts.front()->tp.sizes(), " cannot be reduced together");
-    tp.push_back(p->tp);
-    sumP.push_back(p->sumP);
-    sumG.push_back(p->sumG);
-    widths.push_back(p->tp.size(-1));
-  }
-  const DiceStatistics reduced = reducer({torch::cat(tp, -1), torch::cat(sumP, -1), torch::cat(sumG, -1)});
-  const auto tpParts = reduced.tp.split_with_sizes(widths, -1);
-  const auto sumPParts = reduced.sumP.split_with_sizes(widths, -1);
-  const auto sumGParts = reduced.sumG.split_with_sizes(widths, -1);
-  std::vector<DiceStatistics> out;
-  for (size_t i = 0; i < parts.size(); ++i) out.push_back({tpParts[i], sumPParts[i], sumGParts[i]});
   return out;
 }
 }  // namespace
@@ -39,11 +50,17 @@ torch::Tensor combineLossTerms(const std::vector<LossTerms>& evaluations, const 
   TORCH_CHECK(!evaluations.empty(), "combineLossTerms: no evaluations");
   TORCH_CHECK(weights.size() == evaluations.size(), "combineLossTerms: ", weights.size(), " weights for ",
               evaluations.size(), " evaluations");
-  std::vector<const DiceStatistics*> parts;
+  // Dice statistics and masked means (as (sum, count, 0) columns) of all evaluations.
+  std::vector<DiceStatistics> parts;
   for (const auto& e : evaluations) {
-    if (!e.stats.tp.defined()) continue;
-    TORCH_CHECK(e.fromStatistics, "combineLossTerms: statistics without their loss half");
-    parts.push_back(&e.stats);
+    if (e.stats.tp.defined()) {
+      TORCH_CHECK(e.fromStatistics, "combineLossTerms: statistics without their loss half");
+      parts.push_back(e.stats);
+    }
+    if (e.masked.defined()) {
+      const auto sum = e.masked.sum.reshape({1});
+      parts.push_back({sum, e.masked.count.detach().reshape({1}).to(sum.scalar_type()), torch::zeros_like(sum)});
+    }
   }
   const std::vector<DiceStatistics> reduced = reduceTogether(parts, reducer);
   torch::Tensor total;
@@ -53,6 +70,11 @@ torch::Tensor combineLossTerms(const std::vector<LossTerms>& evaluations, const 
     torch::Tensor term;
     if (e.stats.tp.defined()) term = e.fromStatistics(reduced[next++]);
     if (e.local.defined()) term = term.defined() ? term + e.local : e.local;
+    if (e.masked.defined()) {
+      const DiceStatistics& r = reduced[next++];
+      const auto mean = MaskedMean{r.tp.reshape({}), r.sumP.reshape({}), e.masked.weight}.value();
+      term = term.defined() ? term + mean : mean;
+    }
     TORCH_CHECK(term.defined(), "combineLossTerms: evaluation ", i, " has no terms");
     term = weights[i] == 1.0 ? term : weights[i] * term;
     total = total.defined() ? total + term : term;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/LabelEncoding.h"
 #include "metrics/LesionMatching.h"
 #include "metrics/Overlap.h"
 #include "metrics/SizeBins.h"
@@ -14,13 +15,18 @@ namespace seg {
 
 struct CaseResult {
   std::string caseId;
-  std::vector<ClassOverlap> overlap;  // classes 1..numClasses-1, from overlapPerClass
+  std::vector<ClassOverlap> overlap;  // classes (or regions) 1..numClasses-1, from overlapPerClass
   CaseLesions lesions;                // from matchLesions
 };
 
+// With regions (encoding.hasRegions()), "class" c = 1..R of every table is region c-1,
+// scored as a binary class on the region masks of prediction and reference (nnU-Net's
+// region evaluation), and numClasses is R + 1. With an ignore label, voxels where the
+// reference holds it are left out of every metric (docs/evaluation.md).
 struct EvalReport {
   std::vector<CaseResult> cases;
   int numClasses = 2;
+  LabelEncoding encoding;  // plain classes when it has no regions; ignore label or -1
   EmptyRule emptyRule = EmptyRule::Nan;
   LesionMatchOptions lesionOptions;     // connectivity, matching, bins the lesions used
   std::vector<std::string> classNames;  // optional, indexed by class; tables fall back to "class c"
@@ -31,9 +37,19 @@ struct EvalReport {
 inline const ClassOverlap& overlapOf(const CaseResult& cs, int c) { return cs.overlap[c - 1]; }
 
 // overlapPerClass (+ surfaceDistancePerClass when settings.surfaceDistances) +
-// matchLesions for one case with the report's settings.
+// matchLesions for one case with the report's settings. With an ignore label, the voxels
+// where `ref` holds it are dropped first (dropIgnored) for the voxel metrics; lesions are
+// the reference components after dropping, and predicted components that lie entirely on
+// ignored voxels are no false positives (matchLesions' ignore mask). With regions, each
+// region is scored on regionMask of both maps. Throws InputError naming the case when a
+// label value is neither background, a class (a region's value) nor the ignore label.
 CaseResult evaluateCase(const std::string& caseId, const LabelVolume& pred, const LabelVolume& ref,
                         const EvalReport& settings);
+
+// The maps class (or region) c of the report is scored on, for drawing it: the ignore
+// label dropped, and with regions the 0/1 masks of region c-1. Returns the value that
+// marks class c in them (c, or 1 for a region).
+int scoredMaps(LabelVolume& pred, LabelVolume& ref, const EvalReport& settings, int c);
 
 // Lesion detection counts for one class. tp = detected reference lesions, fn = missed
 // ones, fp = predicted components matching no reference lesion (BraTS-2023 counting).
@@ -61,7 +77,8 @@ double lesionWiseDice(const CaseLesions& lesions, int classIndex, EmptyRule rule
 double meanIgnoringNan(const std::vector<double>& values);
 
 // Throws InternalError when the cases do not match numClasses/lesionOptions (a caller
-// bug), InputError for bad numClasses or lesion options.
+// bug), InputError for bad numClasses, lesion options or label encoding (numClasses must
+// be regions + 1 with regions).
 void validateReport(const EvalReport& report);
 
 // Lesions of all cases per class and size bin (metrics/SizeBins.h, rows class-major).

@@ -146,12 +146,16 @@ ReferenceLesions referenceLesions(const LabelVolume& ref, int c, const LesionMat
 }  // namespace
 
 CaseLesions matchLesions(const LabelVolume& pred, const LabelVolume& ref, int numClasses,
-                         const LesionMatchOptions& options) {
+                         const LesionMatchOptions& options, const std::vector<uint8_t>* ignored) {
   checkNumClasses("matchLesions", numClasses);
   validateLesionMatchOptions(options);
   checkSameGrid("matchLesions", pred, ref);
   checkLabels("matchLesions", "prediction", pred.data, numClasses);
   checkLabels("matchLesions", "reference", ref.data, numClasses);
+  if (ignored && ignored->size() != ref.data.size()) {
+    throw InternalError("matchLesions: ignore mask of " + std::to_string(ignored->size()) + " voxels for " +
+                        std::to_string(ref.data.size()));
+  }
 
   const auto& bins = options.sizeBinsMm3;
   const double voxelVolume = ref.geometry.voxelVolume();
@@ -173,6 +177,7 @@ CaseLesions matchLesions(const LabelVolume& pred, const LabelVolume& ref, int nu
     int64_t* lastShared = nullptr;  // consecutive voxels mostly repeat the last pair
     for (size_t i = 0; i < ref.data.size(); ++i) {
       const int32_t r = refCc.ids[i], m = refLesions.regions.ids[i], p = predCc.ids[i];
+      if (ignored && (*ignored)[i]) continue;  // unannotated: counts for nothing
       if (p != 0) ++predSize[p];
       if (r != 0) {
         ++voxels[r];
@@ -227,8 +232,9 @@ CaseLesions matchLesions(const LabelVolume& pred, const LabelVolume& ref, int nu
       lesion.iou = overlap[r] / static_cast<double>(voxels[r] + unionSize[r] - overlap[r]);
       result.lesions.push_back(lesion);
     }
+    // predSize counts annotated voxels only: a component without any is not scored.
     for (int32_t p = 1; p <= predCc.count; ++p) {
-      if (!predMatched[p]) ++result.falsePositives[c];
+      if (!predMatched[p] && predSize[p] > 0) ++result.falsePositives[c];
     }
   }
   return result;

@@ -66,7 +66,13 @@ struct CaseLesions {
   std::vector<int64_t> falsePositives; // per class index (entry 0 unused)
 };
 
+// `ignored` (optional, one 0/1 flag per voxel, 1 = not annotated): the reference must be
+// background there. Predicted components are the components of the whole prediction, but
+// only their annotated voxels count (overlap, their size in the lesion Dice), and a
+// component lying entirely on ignored voxels is no false positive. A predicted component
+// that crosses an unannotated slab stays one component.
 CaseLesions matchLesions(const LabelVolume& pred, const LabelVolume& ref, int numClasses,
-                         const LesionMatchOptions& options);
+                         const LesionMatchOptions& options,
+                         const std::vector<uint8_t>* ignored = nullptr);
 
 }  // namespace seg

@@ -6,6 +6,7 @@
 #include <memory>
 #include <sstream>
 
+#include "models/ResidualBlocks.h"
 #include "models/StageCheckpoint.h"
 #include "models/UNetInference.h"
 
@@ -31,10 +32,10 @@ torch::ExpandingArray<3> expand(const std::array<int64_t, 3>& a) { return torch:
 UNetImpl::UNetImpl(UNetOptions options) : options_(std::move(options)) { reset(); }
 
 torch::nn::Sequential UNetImpl::makeStage(int64_t in, int64_t out, const std::array<int64_t, 3>& kernel,
-                                          const std::array<int64_t, 3>& firstStride) {
+                                          const std::array<int64_t, 3>& firstStride, int64_t convs) {
   torch::nn::Sequential stage;
   const std::array<int64_t, 3> padding{kernel[0] / 2, kernel[1] / 2, kernel[2] / 2};
-  for (int64_t i = 0; i < options_.convs_per_stage(); ++i) {
+  for (int64_t i = 0; i < convs; ++i) {
     const int64_t cin = i == 0 ? in : out;
     stage->push_back(torch::nn::Conv3d(torch::nn::Conv3dOptions(cin, out, expand(kernel))
                                            .stride(i == 0 ? expand(firstStride) : torch::ExpandingArray<3>(1))
@@ -59,6 +60,32 @@ torch::nn::Sequential UNetImpl::makeStage(int64_t in, int64_t out, const std::ar
   return stage;
 }
 
+namespace {
+ConvNormActOptions convOptions(const UNetOptions& o, int64_t in, int64_t out, const std::array<int64_t, 3>& kernel) {
+  return ConvNormActOptions(in, out).kernel(kernel).norm(o.norm()).dropout(o.dropout()).negative_slope(o.negative_slope());
+}
+}  // namespace
+
+// nnU-Net's StackedResidualBlocks: the first block takes the stride and the channel change.
+torch::nn::Sequential UNetImpl::makeResidualStage(int64_t in, int64_t out, const std::array<int64_t, 3>& kernel,
+                                                  const std::array<int64_t, 3>& firstStride, int64_t blocks) {
+  torch::nn::Sequential stage;
+  for (int64_t b = 0; b < blocks; ++b) {
+    stage->push_back(BasicBlockD(convOptions(options_, b == 0 ? in : out, out, kernel)
+                                     .stride(b == 0 ? firstStride : std::array<int64_t, 3>{1, 1, 1})));
+  }
+  return stage;
+}
+
+// nnU-Net's UNetDecoder stage after a residual encoder: StackedConvBlocks of
+// ConvDropoutNormReLU (dropout before the norm, as there).
+torch::nn::Sequential UNetImpl::makeResidualDecoderStage(int64_t in, int64_t out, const std::array<int64_t, 3>& kernel) {
+  torch::nn::Sequential stage;
+  for (int64_t i = 0; i < decoderConvs_; ++i)
+    stage->push_back(ConvNormAct(convOptions(options_, i == 0 ? in : out, out, kernel)));
+  return stage;
+}
+
 void UNetImpl::reset() {
   const auto& f = options_.features();
   const size_t stages = f.size();
@@ -66,6 +93,28 @@ void UNetImpl::reset() {
   TORCH_CHECK(options_.in_channels() > 0 && options_.num_classes() > 0,
               "UNet: in_channels and num_classes must be positive");
   TORCH_CHECK(options_.convs_per_stage() >= 1, "UNet: convs_per_stage must be >= 1");
+  TORCH_CHECK(options_.encoder() == "plain" || options_.encoder() == "residual",
+              "UNet: encoder must be plain or residual, got '", options_.encoder(), "'");
+  const bool residual = options_.encoder() == "residual";
+  TORCH_CHECK(options_.decoder_convs_per_stage() >= 0,
+              "UNet: decoder_convs_per_stage must be >= 1 (or 0 = convs_per_stage), got ",
+              options_.decoder_convs_per_stage());
+  decoderConvs_ = options_.decoder_convs_per_stage() > 0 ? options_.decoder_convs_per_stage() : options_.convs_per_stage();
+  TORCH_CHECK(residual || options_.blocks_per_stage().empty(),
+              "UNet: blocks_per_stage is an option of the residual encoder (encoder 'residual'); the plain encoder "
+              "has convs_per_stage");
+  blocks_.clear();
+  if (residual) {
+    blocks_ = options_.blocks_per_stage();
+    if (blocks_.empty()) {
+      // nnU-Net's ResEncUNetPlanner: UNet_blocks_per_stage_encoder = (1, 3, 4, 6, 6, 6, ...).
+      for (size_t s = 0; s < stages; ++s) blocks_.push_back(s == 0 ? 1 : s == 1 ? 3 : s == 2 ? 4 : 6);
+    }
+    TORCH_CHECK(blocks_.size() == stages, "UNet: blocks_per_stage has ", blocks_.size(), " entries for ", stages,
+                " stages (features has ", stages, ")");
+    for (size_t s = 0; s < stages; ++s)
+      TORCH_CHECK(blocks_[s] >= 1, "UNet: blocks_per_stage[", s, "] = ", blocks_[s], ": every stage needs >= 1 block");
+  }
   TORCH_CHECK(options_.norm() == "instance" || options_.norm() == "batch" || options_.norm() == "group",
               "UNet: norm must be instance, batch or group, got '", options_.norm(), "'");
   // A recomputed stage must produce exactly what the forward produced: dropout draws
@@ -102,16 +151,30 @@ void UNetImpl::reset() {
   upsample_ = register_module("upsample", torch::nn::ModuleList());
   decoder_ = register_module("decoder", torch::nn::ModuleList());
   int64_t in = options_.in_channels();
+  stemModules_ = 0;
+  if (residual) {
+    // nnU-Net's stem: one ConvDropoutNormReLU to features[0] with kernel_sizes[0], stride 1,
+    // in a Sequential like every stage so that checkpointing treats it as one.
+    torch::nn::Sequential stem;
+    stem->push_back(ConvNormAct(convOptions(options_, in, f[0], kernels_[0])));
+    encoder_->push_back(stem);
+    stemModules_ = 1;
+    in = f[0];
+  }
   for (size_t s = 0; s < stages; ++s) {
-    encoder_->push_back(makeStage(in, f[s], kernels_[s], strides_[s]));
+    encoder_->push_back(residual ? makeResidualStage(in, f[s], kernels_[s], strides_[s], blocks_[s])
+                                 : makeStage(in, f[s], kernels_[s], strides_[s], options_.convs_per_stage()));
     in = f[s];
   }
   // Decoder stage s (s = stages-2 .. 0) upsamples from stage s+1 by that stage's stride
   // (nnU-Net: transposed conv with kernel = stride) and fuses the skip of stage s.
   for (size_t s = stages - 1; s-- > 0;) {
     upsample_->push_back(torch::nn::ConvTranspose3d(
-        torch::nn::ConvTranspose3dOptions(f[s + 1], f[s], expand(strides_[s + 1])).stride(expand(strides_[s + 1])).bias(false)));
-    decoder_->push_back(makeStage(2 * f[s], f[s], kernels_[s], {1, 1, 1}));
+        torch::nn::ConvTranspose3dOptions(f[s + 1], f[s], expand(strides_[s + 1]))
+            .stride(expand(strides_[s + 1]))
+            .bias(options_.upsample_bias())));
+    decoder_->push_back(residual ? makeResidualDecoderStage(2 * f[s], f[s], kernels_[s])
+                                 : makeStage(2 * f[s], f[s], kernels_[s], {1, 1, 1}, decoderConvs_));
   }
   head_ = register_module("head", torch::nn::Conv3d(torch::nn::Conv3dOptions(f[0], options_.num_classes(), 1)));
   // Registered after `head` and only when enabled, so networks without deep
@@ -134,8 +197,12 @@ void UNetImpl::reset() {
       if (conv->bias.defined()) torch::nn::init::zeros_(conv->bias);
     } else if (auto* up = module->as<torch::nn::ConvTranspose3d>()) {
       torch::nn::init::kaiming_normal_(up->weight, options_.negative_slope());
+      if (up->bias.defined()) torch::nn::init::zeros_(up->bias);
     }
   }
+  // nnU-Net's ResidualEncoderUNet.initialize also runs init_last_bn_before_add_to_0.
+  for (auto& module : modules(/*include_self=*/false))
+    if (auto* block = module->as<BasicBlockDImpl>()) block->zeroLastNorm();
 }
 
 std::array<int64_t, 3> UNetImpl::sizeDivisors() const {
@@ -171,8 +238,9 @@ std::vector<torch::Tensor> UNetImpl::run(torch::Tensor x, bool allLevels) {
   checkInput(x);
   std::vector<torch::Tensor> skips;
   skips.reserve(stages);
+  if (stemModules_ > 0) x = runStage(encoder_, 0, x);
   for (int64_t s = 0; s < stages; ++s) {
-    x = runStage(encoder_, s, x);
+    x = runStage(encoder_, stemModules_ + s, x);
     skips.push_back(x);
   }
   std::vector<torch::Tensor> lowRes;  // deep-supervision logits, lowest resolution first

@@ -3,6 +3,15 @@
 // Topology follows nnU-Net's PlainConvUNet: per stage `convs_per_stage` blocks of
 // conv -> norm -> LeakyReLU, downsampling by a strided first conv (not pooling),
 // transposed-conv upsampling (kernel = stride), skip concatenation, 1x1x1 heads.
+// encoder("residual") gives nnU-Net's ResidualEncoderUNet instead (dynamic_network_architectures
+// 0.4.4): a stem conv, then per stage blocks_per_stage BasicBlockD residual blocks
+// (models/ResidualBlocks.h), with the same decoder (docs/training.md, "Residual encoder U-Net").
+//
+// Parameter names: everything of the encoder (the residual stem included) is under
+// "encoder." (fine-tuning freezes that prefix); plain: encoder.<stage>.<i>; residual:
+// encoder.0 = stem, encoder.<stage + 1>.<block>.{conv1,conv2,skip}.{conv,norm}. Then
+// upsample.<d>, decoder.<d>, head and (with deep supervision) ds_heads.<d>, d counted from
+// the lowest resolution.
 //
 // Axis order: every per-axis option here (kernel_sizes, strides, sizeDivisors) is in
 // tensor order (z, y, x), as Conv3dOptions. The config (model.strides etc.) is written
@@ -30,7 +39,19 @@ struct UNetOptions {
   TORCH_ARG(int64_t, num_classes);
   // Channels per encoder stage; nnU-Net 3d_fullres: 32,64,128,256,320,320.
   TORCH_ARG(std::vector<int64_t>, features) = {32, 64, 128, 256, 320, 320};
+  // plain: conv blocks per encoder stage (and per decoder stage unless
+  // decoder_convs_per_stage says otherwise). Not used by the residual encoder.
   TORCH_ARG(int64_t, convs_per_stage) = 2;
+  // plain | residual (nnU-Net's ResidualEncoderUNet encoder).
+  TORCH_ARG(std::string, encoder) = "plain";
+  // residual: BasicBlockD blocks per encoder stage, one entry per stage; empty = nnU-Net's
+  // ResEnc planners' 1, 3, 4, 6, 6, 6, ... (first `features.size()` of them).
+  TORCH_ARG(std::vector<int64_t>, blocks_per_stage) = {};
+  // Conv blocks per decoder stage; 0 = convs_per_stage (nnU-Net's ResEnc presets use 1).
+  TORCH_ARG(int64_t, decoder_convs_per_stage) = 0;
+  // Bias in the transposed convolutions (nnU-Net: conv_bias, True in its plans). Off by
+  // default so that plain networks keep their parameters (older checkpoints load).
+  TORCH_ARG(bool, upsample_bias) = false;
   // Per-stage kernel sizes (z, y, x), odd; empty = 3 everywhere. One entry per stage.
   // The decoder stage at a resolution uses the encoder kernel of that resolution.
   TORCH_ARG(StageTriples, kernel_sizes) = {};
@@ -73,7 +94,10 @@ class UNetImpl : public torch::nn::Module {
 
  private:
   torch::nn::Sequential makeStage(int64_t in, int64_t out, const std::array<int64_t, 3>& kernel,
-                                  const std::array<int64_t, 3>& firstStride);
+                                  const std::array<int64_t, 3>& firstStride, int64_t convs);
+  torch::nn::Sequential makeResidualStage(int64_t in, int64_t out, const std::array<int64_t, 3>& kernel,
+                                          const std::array<int64_t, 3>& firstStride, int64_t blocks);
+  torch::nn::Sequential makeResidualDecoderStage(int64_t in, int64_t out, const std::array<int64_t, 3>& kernel);
   torch::Tensor runStage(torch::nn::ModuleList& list, size_t index, const torch::Tensor& x);
   std::vector<torch::Tensor> run(torch::Tensor x, bool allLevels);
   void checkInput(const torch::Tensor& x) const;
@@ -81,6 +105,9 @@ class UNetImpl : public torch::nn::Module {
   UNetOptions options_;
   std::vector<std::array<int64_t, 3>> kernels_;
   std::vector<std::array<int64_t, 3>> strides_;
+  std::vector<int64_t> blocks_;  // residual: blocks per stage
+  int64_t decoderConvs_ = 0;     // decoder_convs_per_stage resolved
+  size_t stemModules_ = 0;       // encoder_ entries before stage 0 (1 = the residual stem)
   torch::nn::ModuleList encoder_{nullptr};
   torch::nn::ModuleList upsample_{nullptr};
   torch::nn::ModuleList decoder_{nullptr};

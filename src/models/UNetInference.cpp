@@ -23,19 +23,20 @@ torch::Tensor convolution(const torch::Tensor& x, const torch::Tensor& weight, c
   return at::conv3d(x, weight, bias, stride, padding, dilation, 1);
 }
 
-// Transposed convolution with kernel == stride (no overlap, no bias), written into `out`
+// Transposed convolution with kernel == stride (no overlap, optional bias), written into `out`
 // (B, Cout, D*kz, H*ky, W*kx), a channel slice of the concatenation buffer. Each input
 // voxel becomes a kz*ky*kx block, so it is one GEMM (Cout*K, Cin) x (Cin, D*H*W) per
 // sample and a strided copy into place (what slow_conv_transpose3d computes, without its
 // col2vol pass and the separate copy that torch::cat would make).
-void upsampleInto(const torch::Tensor& x, const torch::Tensor& weight, const std::array<int64_t, 3>& k,
-                  const torch::Tensor& out) {
+void upsampleInto(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                  const std::array<int64_t, 3>& k, const torch::Tensor& out) {
   const int64_t cin = x.size(1), cout = weight.size(1), d = x.size(2), h = x.size(3), w = x.size(4);
   const auto matrix = weight.reshape({cin, cout * k[0] * k[1] * k[2]}).t();
   for (int64_t b = 0; b < x.size(0); ++b) {
     const auto y = at::mm(matrix, x[b].reshape({cin, d * h * w})).view({cout, k[0], k[1], k[2], d, h, w});
     out[b].view({cout, d, k[0], h, k[1], w, k[2]}).copy_(y.permute({0, 4, 1, 5, 2, 6, 3}));
   }
+  if (bias.defined()) out.add_(bias.view({1, cout, 1, 1, 1}));
 }
 
 // One encoder/decoder stage: convs_per_stage x (conv -> instance norm -> [dropout: identity
@@ -74,7 +75,9 @@ torch::Tensor runStage(const torch::nn::SequentialImpl& stage, const std::array<
 }  // namespace
 
 bool fusedInferenceApplies(const UNetImpl& net, const torch::Tensor& x) {
-  return net.options().fused_inference() && !net.is_training() && net.options().norm() == "instance" &&
+  // The residual encoder's blocks have no fused path (yet): it keeps the module forward.
+  return net.options().fused_inference() && net.options().encoder() == "plain" && !net.is_training() &&
+         net.options().norm() == "instance" &&
          !torch::GradMode::is_enabled() && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
          !at::autocast::is_autocast_enabled(c10::DeviceType::CPU);
 }
@@ -103,7 +106,7 @@ torch::Tensor fusedInferenceForward(UNetImpl& net, const torch::Tensor& input) {
   for (int64_t d = 0; d + 1 < stages; ++d) {
     const int64_t s = stages - 2 - d;
     const auto* up = net.upsample_[d]->as<torch::nn::ConvTranspose3d>();
-    upsampleInto(x, up->weight, net.strides_[s + 1], concat[s].narrow(1, 0, f[s]));
+    upsampleInto(x, up->weight, up->bias, net.strides_[s + 1], concat[s].narrow(1, 0, f[s]));
     x = runStage(*net.decoder_[d]->as<torch::nn::Sequential>(), net.kernels_[s], {1, 1, 1}, concat[s], {});
     concat[s] = torch::Tensor();
   }

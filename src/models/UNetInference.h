@@ -18,7 +18,7 @@ namespace seg {
 
 class UNetImpl;
 
-// True for an eval-mode UNet with instance norm and fused_inference on, a float32 CPU
+// True for an eval-mode plain-encoder UNet with instance norm and fused_inference on, a float32 CPU
 // input, no autograd recording and no CPU autocast (bf16 keeps the plain path).
 bool fusedInferenceApplies(const UNetImpl& net, const torch::Tensor& x);
 

@@ -7,6 +7,8 @@
 #include <limits>
 
 #include "core/Error.h"
+#include "infer/PredictionLabels.h"
+#include "metrics/EvalReport.h"
 
 namespace seg {
 
@@ -18,6 +20,10 @@ FullVolumeValidator::FullVolumeValidator(std::shared_ptr<const std::vector<Loade
                                          FullVolumeValidationOptions options)
     : cases_(std::move(cases)), options_(std::move(options)) {
   if (!cases_ || cases_->empty()) throw InputError("train.full_val_every: there are no validation cases to evaluate");
+  options_.encoding.check("full-volume validation: label encoding");
+  if (options_.encoding.hasRegions()) {
+    options_.numClasses = static_cast<int>(options_.encoding.regions.size()) + 1;
+  }
   if (options_.numClasses < 2) throw InputError("full-volume validation needs at least 2 classes");
   validateLesionMatchOptions(options_.lesions);
   for (const auto& c : *cases_) {
@@ -28,20 +34,30 @@ FullVolumeValidator::FullVolumeValidator(std::shared_ptr<const std::vector<Loade
 FullVolumeScores FullVolumeValidator::evaluate(const Network& network) const {
   const auto start = std::chrono::steady_clock::now();
   const int classes = options_.numClasses;
+  // Scored as segeval scores (evaluateCase): regions, ignore label, lesion rules.
+  EvalReport settings;
+  settings.numClasses = classes;
+  settings.emptyRule = options_.emptyRule;
+  settings.lesionOptions = options_.lesions;
+  settings.encoding = options_.encoding;
+  settings.surfaceDistances = false;
+  PredictionRule rule;
+  rule.encoding = options_.encoding;
+  rule.sigmoid = options_.encoding.hasRegions();
   std::vector<std::vector<double>> dice(classes - 1);
   std::vector<CaseLesions> lesions;
   for (const auto& c : *cases_) {
     const auto& g = c.image.geometry;
     const auto image = torch::from_blob(const_cast<float*>(c.image.data.data()),
                                         {c.image.channels, g.size[2], g.size[1], g.size[0]}, torch::kFloat32);
-    // Argmax over the classes, as segeval (eval/EvalJob.cpp) predicts a case.
-    const auto classesMap = slidingWindowInference(image, network, options_.window).argmax(0).to(torch::kUInt8).contiguous();
+    // As segeval (jobs/EvalJob.cpp) predicts a case: argmax, or regions painted from p > 0.5.
+    const auto classesMap = labelsFromScores(slidingWindowInference(image, network, options_.window), rule, false);
     LabelVolume pred;
     pred.geometry = g;
     pred.data.assign(classesMap.data_ptr<uint8_t>(), classesMap.data_ptr<uint8_t>() + classesMap.numel());
-    const auto overlap = overlapPerClass(pred, c.label, classes, options_.emptyRule);
-    for (int k = 0; k + 1 < classes; ++k) dice[k].push_back(overlap[k].dice);
-    lesions.push_back(matchLesions(pred, c.label, classes, options_.lesions));
+    CaseResult scored = evaluateCase(c.id, pred, c.label, settings);
+    for (int k = 0; k + 1 < classes; ++k) dice[k].push_back(scored.overlap[k].dice);
+    lesions.push_back(std::move(scored.lesions));
   }
   FullVolumeScores s;
   for (int cls = 1; cls < classes; ++cls) {
@@ -71,7 +87,8 @@ FullVolumeScores FullVolumeValidator::evaluate(const Network& network) const {
 std::vector<std::string> FullVolumeValidator::columnNames() const {
   std::vector<std::string> names;
   for (const char* what : {"vol_dice_", "vol_lesion_sensitivity_", "vol_lesion_dice_", "vol_fp_per_case_"})
-    for (int c = 1; c < options_.numClasses; ++c) names.push_back(what + std::to_string(c));
+    for (int c = 1; c < options_.numClasses; ++c)
+      names.push_back(what + std::string(options_.encoding.hasRegions() ? "r" : "") + std::to_string(c));
   return names;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/LabelEncoding.h"
 #include "data/CaseLoader.h"
 #include "infer/SlidingWindow.h"
 #include "metrics/LesionMatching.h"
@@ -17,12 +18,15 @@ namespace seg {
 
 struct FullVolumeValidationOptions {
   SlidingWindowOptions window;
-  int numClasses = 2;                // classes incl. background
+  int numClasses = 2;                // classes incl. background; with regions unused (regions + 1)
   EmptyRule emptyRule = EmptyRule::Nan;
   LesionMatchOptions lesions;        // connectivity, size bins, matching (as segeval)
+  // The run's regions (one sigmoid channel each, p > 0.5, scored per region) and ignore
+  // label (voxels left out), exactly as segeval scores them (metrics/EvalReport.h).
+  LabelEncoding encoding;
 };
 
-// Per foreground class 1..numClasses-1 (index 0 = class 1).
+// Per foreground class (or region) 1..numClasses-1 (index 0 = class/region 1).
 struct FullVolumeScores {
   std::vector<double> dice;               // mean over cases of the voxel Dice (finite values; NaN if none)
   std::vector<double> lesionSensitivity;  // detected / reference lesions, pooled over cases; NaN if none
@@ -41,7 +45,8 @@ class FullVolumeValidator {
   FullVolumeScores evaluate(const Network& network) const;
 
   // metrics.csv column names, in the order of columnValues: vol_dice_<c>,
-  // vol_lesion_sensitivity_<c>, vol_lesion_dice_<c>, vol_fp_per_case_<c> per class.
+  // vol_lesion_sensitivity_<c>, vol_lesion_dice_<c>, vol_fp_per_case_<c> per class
+  // (with regions: vol_dice_r<r> ... per region r = 1..R).
   std::vector<std::string> columnNames() const;
   static std::vector<double> columnValues(const FullVolumeScores& scores);
   size_t caseCount() const { return cases_->size(); }

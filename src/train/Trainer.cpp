@@ -15,6 +15,8 @@
 #include "core/Autocast.h"
 #include "data/BatchLoader.h"
 #include "losses/DeepSupervisionLoss.h"
+#include "losses/LabelTargets.h"
+#include "train/InitFrom.h"
 #include "train/ProgressPlot.h"
 
 namespace seg {
@@ -138,11 +140,18 @@ void Trainer::reportProgress(int64_t done, int64_t first, double lossSum,
   progress_.update(sample, std::chrono::duration<double>(now.time_since_epoch()).count());
 }
 
+// The pseudo-Dice columns: one per foreground class, or one per region (channel).
+static int64_t scoredColumns(const TrainerOptions& o) {
+  return o.labels.hasRegions() ? o.numClasses : o.numClasses - 1;
+}
+
 std::vector<double> Trainer::validate() {
   torch::NoGradGuard noGrad;
   model_->eval();
-  const int64_t classes = options_.numClasses;
-  std::vector<double> tp(classes, 0.0), fp(classes, 0.0), fn(classes, 0.0);
+  const bool regions = options_.labels.hasRegions();
+  const int64_t columns = scoredColumns(options_);
+  if (columns <= 0) return {};
+  std::vector<double> tp(columns, 0.0), fp(columns, 0.0), fn(columns, 0.0);
   for (int64_t i = 0; i < options_.valIterations; ++i) {
     Batch batch = valSampler_->sample(static_cast<uint64_t>(i));
     torch::Tensor logits;
@@ -150,14 +159,35 @@ std::vector<double> Trainer::validate() {
       AutocastGuard autocast(options_.device.type(), options_.ampEnabled, options_.ampDtype);
       logits = model_->forward(batch.images.to(options_.device));
     }
-    const auto pred = logits.argmax(1).to(torch::kCPU);
-    const auto ref = batch.labels.squeeze(1);
-    for (int64_t c = 1; c < classes; ++c) {
-      const auto p = pred == c;
-      const auto g = ref == c;
-      tp[c] += (p & g).sum().item<double>();
-      fp[c] += (p & ~g).sum().item<double>();
-      fn[c] += (~p & g).sum().item<double>();
+    // Region targets and the annotated voxels (nnU-Net's ignore-label mask).
+    const LabelTargets targets = labelTargets(batch.labels, options_.labels);
+    const auto keep = targets.mask.defined() ? targets.mask.squeeze(1) > 0.5 : torch::Tensor();
+    torch::Tensor pred;  // (B, columns, ...) bool
+    torch::Tensor ref;
+    if (regions) {
+      pred = logits.to(torch::kCPU) > 0;  // sigmoid(x) > 0.5
+      ref = targets.target > 0.5;
+    } else {
+      const auto cls = logits.argmax(1).to(torch::kCPU);
+      const auto lab = targets.target.squeeze(1);
+      std::vector<torch::Tensor> p, g;
+      for (int64_t c = 1; c < options_.numClasses; ++c) {
+        p.push_back(cls == c);
+        g.push_back(lab == c);
+      }
+      pred = torch::stack(p, 1);
+      ref = torch::stack(g, 1);
+    }
+    for (int64_t k = 0; k < columns; ++k) {
+      auto p = pred.select(1, k);
+      auto g = ref.select(1, k);
+      if (keep.defined()) {
+        p = p & keep;
+        g = g & keep;
+      }
+      tp[k] += (p & g).sum().item<double>();
+      fp[k] += (p & ~g).sum().item<double>();
+      fn[k] += (~p & g).sum().item<double>();
     }
   }
   if (options_.parallel) {
@@ -167,9 +197,9 @@ std::vector<double> Trainer::validate() {
     options_.parallel->sum(fn);
   }
   std::vector<double> dice;
-  for (int64_t c = 1; c < classes; ++c) {
-    const double denom = 2 * tp[c] + fp[c] + fn[c];
-    dice.push_back(denom > 0 ? 2 * tp[c] / denom : std::nan(""));
+  for (int64_t k = 0; k < columns; ++k) {
+    const double denom = 2 * tp[k] + fp[k] + fn[k];
+    dice.push_back(denom > 0 ? 2 * tp[k] / denom : std::nan(""));
   }
   return dice;
 }
@@ -198,7 +228,7 @@ void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice
   if (!out) throw InputError("cannot write " + path.string());
   if (fresh) {
     out << "epoch,iteration,lr,train_loss";
-    for (int64_t c = 1; c < options_.numClasses; ++c) out << ",val_dice_" << c;
+    for (int64_t c = 1; c <= scoredColumns(options_); ++c) out << ",val_dice_" << c;
     out << ",ema_dice,seconds,loader_wait_s,skipped_steps";
     if (options_.fullValidator)
       for (const auto& name : options_.fullValidator->columnNames()) out << "," << name;
@@ -206,7 +236,7 @@ void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice
   }
   out << state_.epoch << "," << state_.iteration << "," << learningRateAt(schedule_, state_.iteration) << ","
       << trainLoss;
-  for (int64_t c = 1; c < options_.numClasses; ++c) {
+  for (int64_t c = 1; c <= scoredColumns(options_); ++c) {
     out << ",";
     if (!valDice.empty() && !std::isnan(valDice[c - 1])) out << valDice[c - 1];
   }
@@ -271,8 +301,24 @@ TrainSummary Trainer::run() {
                      static_cast<uint64_t>(state_.iteration));
   lastSave_ = std::chrono::steady_clock::now();
   TrainSummary summary;
+  // The frozen encoder needs no gradient: no update, no momentum, no weight decay (the
+  // optimisers skip parameters without a gradient), and the gradient all-reduce skips
+  // parameters that require none on every rank alike (the freeze is a function of the epoch).
+  int frozen = -1;  // -1 before the first epoch of this process
+  auto freezeFor = [&](int64_t epoch) {
+    const bool freeze = epoch < options_.freezeEncoderEpochs;
+    if (options_.freezeEncoderEpochs <= 0 || static_cast<int>(freeze) == frozen) return;
+    const int64_t count = setParametersFrozen(*model_, "encoder.", freeze);
+    if (freeze) {
+      log->info("encoder frozen ({} parameter tensors) until epoch {} ends", count, options_.freezeEncoderEpochs);
+    } else if (frozen == 1 || epoch == options_.freezeEncoderEpochs) {
+      log->info("epoch {}: encoder unfrozen", epoch + 1);
+    }
+    frozen = freeze ? 1 : 0;
+  };
   while (state_.epoch < options_.epochs) {
     const auto start = std::chrono::steady_clock::now();
+    freezeFor(state_.epoch);
     double trainLoss = trainEpoch(loader);
     if (options_.parallel) {
       std::vector<double> loss{trainLoss};
@@ -322,6 +368,7 @@ TrainSummary Trainer::run() {
     summary.lastTrainLoss = trainLoss;
   }
   if (!summary.stopped) save("checkpoint_final.pt");
+  if (frozen == 1) setParametersFrozen(*model_, "encoder.", false);  // the model leaves the trainer trainable
   summary.skippedSteps = scaler_.skippedSteps();
   summary.epochs = state_.epoch;
   summary.iterations = state_.iteration;

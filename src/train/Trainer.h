@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/LabelEncoding.h"
 #include "data/PatchSampler.h"
 #include "losses/LossTerms.h"
 #include "models/UNet.h"
@@ -58,8 +59,12 @@ struct TrainerOptions {
   torch::Device device = torch::kCPU;
   bool ampEnabled = false;
   c10::ScalarType ampDtype = c10::ScalarType::BFloat16;
-  int64_t numClasses = 2;
+  int64_t numClasses = 2;        // network output channels (one per region with regions)
   int64_t inChannels = 1;
+  // Regions and ignore label (core/LabelEncoding.h): with regions, patch validation scores
+  // each region's sigmoid > 0.5 against the region (val_dice_1 .. val_dice_R); voxels with
+  // the ignore label are never scored.
+  LabelEncoding labels;
   // Train on UNet::forwardAll with nnU-Net's level weights (losses/DeepSupervisionLoss.h);
   // validation always uses the full-resolution output.
   bool deepSupervision = false;
@@ -79,6 +84,10 @@ struct TrainerOptions {
   // gradients averaged, stop requests, found-inf flags and validation counts agreed
   // on by all ranks; only rank 0 writes checkpoints and metrics. nullptr: one process.
   std::shared_ptr<dist::DataParallel> parallel;
+  // Fine-tuning: parameters named "encoder.*" get no update during the first
+  // freezeEncoderEpochs epochs (train/InitFrom.h setParametersFrozen), then train. A
+  // function of the epoch, so a run resumed inside the frozen phase freezes the same.
+  int64_t freezeEncoderEpochs = 0;
 };
 
 struct TrainSummary {
@@ -102,7 +111,7 @@ class Trainer {
 
  private:
   double trainEpoch(class BatchLoader& loader);
-  // Patch pseudo-Dice per foreground class (nnU-Net's online evaluation): TP/FP/FN
+  // Patch pseudo-Dice per foreground class or region (nnU-Net's online evaluation): TP/FP/FN
   // summed over all validation batches, then 2TP / (2TP + FP + FN).
   std::vector<double> validate();
   // Feeds the status line after `done` iterations of this epoch (`first` were done before

@@ -230,7 +230,7 @@ const ErrorCase kErrorCases[] = {
      "x.yaml:4:3: output.checkpoint_every_minutes: must be > 0, got 0"},
     // Unknown and repeated keys.
     {"unknown_key", withRoot("model:\n  featurs: [8]\n"), {},
-     "x.yaml:4:3: model.featurs: unknown key (known keys: name, features, convs_per_stage, norm, "
+     "x.yaml:4:3: model.featurs: unknown key (known keys: name, features, convs_per_stage, blocks_per_stage, decoder_convs_per_stage, norm, "
      "activation, dropout, kernel_sizes, strides, deep_supervision, checkpointing)"},
     {"unknown_nested_key", withRoot("train:\n  scheduler:\n    power: 2\n"), {},
      "x.yaml:5:5: train.scheduler.power: unknown key (known keys: name, exponent, "
@@ -249,7 +249,7 @@ const ErrorCase kErrorCases[] = {
     {"missing_root", "model:\n  norm: batch\n", {}, "x.yaml: data.root: required key is missing (or give data.cases)"},
     {"missing_root_empty_file", "", {}, "x.yaml: data.root: required key is missing (or give data.cases)"},
     {"misspelt_root", "data:\n  rot: x\n", {},
-     "x.yaml:2:3: data.rot: unknown key (known keys: root, cases, labels, split_file, fold, num_folds, split_seed, "
+     "x.yaml:2:3: data.rot: unknown key (known keys: root, cases, labels, regions, regions_class_order, ignore_label, split_file, fold, num_folds, split_seed, "
      "patch_size, foreground_fraction, foreground_sampling, augment, reorient, resample, target_spacing, "
      "normalization, nonzero_mask, ct_stats, cache_dir, num_workers, queue_depth)"},
     {"empty_root", "data:\n  root: ''\n", {}, "x.yaml:2:3: data.root: must not be empty"},

@@ -72,6 +72,32 @@ TEST(Preprocess, ForegroundStatsMatchNumpy) {
   for (size_t i = 0; i < golden::kCtCase0.size(); ++i) EXPECT_NEAR(v.data[i], golden::kCtCase0[i], 2e-6) << i;
 }
 
+// Voxels holding the ignore label are unannotated, not foreground: the statistics equal
+// those of the same cases with those voxels set to background.
+TEST(Preprocess, ForegroundStatsLeaveOutTheIgnoreLabel) {
+  std::vector<Case> cases, cleared;
+  for (const auto& c : golden::kStatsCases) cases.push_back(statsCase(c));
+  cleared = cases;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    for (size_t i = 0; i < cases[k].label.data.size(); i += 3) {
+      if (cases[k].label.data[i] == 0) continue;
+      cases[k].label.data[i] = 9;
+      cleared[k].label.data[i] = 0;
+    }
+  }
+  std::vector<ForegroundSource> withIgnore, reference;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    withIgnore.push_back({&cases[k].image, &cases[k].label, 9});
+    reference.push_back({&cleared[k].image, &cleared[k].label});
+  }
+  const IntensityStats a = foregroundStats(withIgnore), b = foregroundStats(reference);
+  EXPECT_EQ(a.mean, b.mean);
+  EXPECT_EQ(a.std, b.std);
+  EXPECT_EQ(a.clipLow, b.clipLow);
+  EXPECT_EQ(a.clipHigh, b.clipHigh);
+  EXPECT_NE(a.mean, foregroundStats({{&cases[0].image, &cases[0].label}}).mean);
+}
+
 TEST(Preprocess, ForegroundStatsNeedForeground) {
   Case c = statsCase(golden::kStatsCases[0]);
   std::fill(c.label.data.begin(), c.label.data.end(), 0);

@@ -32,11 +32,11 @@ TEST(EvalReportFiles, CasesCsv) {
   writeCasesCsv(report, dir.file("cases.csv"));
   EXPECT_EQ(readText(dir.file("cases.csv")),
             "case,class,dice,iou,hd95,assd,ref_voxels,pred_voxels,ref_lesions,detected_lesions,"
-            "fp_lesions,lesion_wise_dice,tp_voxels,fp_voxels,fn_voxels\n"
-            "case_h,1,0.6923076923076923,0.5294117647058824,2.5,inf,27,25,2,1,1,0.25,18,7,9\n"
-            "case_h,2,0.6666666666666666,0.5,nan,nan,5,4,2,2,0,0.7857142857142857,3,1,2\n"
-            "case_e,1,1,1,nan,nan,2,2,1,1,0,1,2,0,0\n"
-            "case_e,2,nan,nan,nan,nan,0,0,0,0,0,nan,0,0,0\n");
+            "fp_lesions,lesion_wise_dice,tp_voxels,fp_voxels,fn_voxels,class_name\n"
+            "case_h,1,0.6923076923076923,0.5294117647058824,2.5,inf,27,25,2,1,1,0.25,18,7,9,class 1\n"
+            "case_h,2,0.6666666666666666,0.5,nan,nan,5,4,2,2,0,0.7857142857142857,3,1,2,class 2\n"
+            "case_e,1,1,1,nan,nan,2,2,1,1,0,1,2,0,0,class 1\n"
+            "case_e,2,nan,nan,nan,nan,0,0,0,0,0,nan,0,0,0,class 2\n");
 }
 
 TEST(EvalReportFiles, LesionsCsv) {
@@ -44,12 +44,12 @@ TEST(EvalReportFiles, LesionsCsv) {
   writeLesionsCsv(workedReport(), dir.file("lesions.csv"));
   EXPECT_EQ(readText(dir.file("lesions.csv")),
             "case,class,lesion,voxels,volume_mm3,size_bin,detected,dice,iou,matched_components,"
-            "scored\n"
-            "case_h,1,1,3,6,0-10,0,0,0,0,1\n"
-            "case_h,1,2,24,48,10-100,1,0.75,0,0,1\n"
-            "case_h,2,1,4,8,0-10,1,0.5714285714285714,0,0,1\n"
-            "case_h,2,2,1,2,0-10,1,1,0,0,1\n"
-            "case_e,1,1,2,4,0-10,1,1,0,0,1\n");
+            "scored,class_name\n"
+            "case_h,1,1,3,6,0-10,0,0,0,0,1,class 1\n"
+            "case_h,1,2,24,48,10-100,1,0.75,0,0,1,class 1\n"
+            "case_h,2,1,4,8,0-10,1,0.5714285714285714,0,0,1,class 2\n"
+            "case_h,2,2,1,2,0-10,1,1,0,0,1,class 2\n"
+            "case_e,1,1,2,4,0-10,1,1,0,0,1,class 1\n");
 }
 
 TEST(EvalReportFiles, SizeBinLabels) {
@@ -72,9 +72,9 @@ TEST(EvalReportFiles, UnscoredLesionsLeaveCountsBinsAndLesionWiseDice) {
   EXPECT_DOUBLE_EQ(lesionWiseDice(report.cases[0].lesions, 1, EmptyRule::Nan), 0.375);
   TempDir dir;
   writeSizeBinsCsv(report, dir.file("b.csv"));
-  EXPECT_NE(readText(dir.file("b.csv")).find("\n1,0,10,1,1,1,1\n"), std::string::npos);
+  EXPECT_NE(readText(dir.file("b.csv")).find("\n1,0,10,1,1,1,1,class 1\n"), std::string::npos);
   writeLesionsCsv(report, dir.file("l.csv"));
-  EXPECT_NE(readText(dir.file("l.csv")).find("\ncase_h,1,1,3,6,0-10,0,0,0,0,0\n"), std::string::npos);
+  EXPECT_NE(readText(dir.file("l.csv")).find("\ncase_h,1,1,3,6,0-10,0,0,0,0,0,class 1\n"), std::string::npos);
 }
 
 TEST(EvalReportFiles, SizeBinsCsv) {
@@ -83,15 +83,15 @@ TEST(EvalReportFiles, SizeBinsCsv) {
   TempDir dir;
   writeSizeBinsCsv(workedReport(), dir.file("size_bins.csv"));
   EXPECT_EQ(readText(dir.file("size_bins.csv")),
-            "class,bin_low_mm3,bin_high_mm3,lesions,detected,sensitivity,mean_lesion_dice\n"
-            "1,0,10,2,1,0.5,0.5\n"
-            "1,10,100,1,1,1,0.75\n"
-            "1,100,1000,0,0,nan,nan\n"
-            "1,1000,inf,0,0,nan,nan\n"
-            "2,0,10,2,2,1,0.7857142857142857\n"
-            "2,10,100,0,0,nan,nan\n"
-            "2,100,1000,0,0,nan,nan\n"
-            "2,1000,inf,0,0,nan,nan\n");
+            "class,bin_low_mm3,bin_high_mm3,lesions,detected,sensitivity,mean_lesion_dice,class_name\n"
+            "1,0,10,2,1,0.5,0.5,class 1\n"
+            "1,10,100,1,1,1,0.75,class 1\n"
+            "1,100,1000,0,0,nan,nan,class 1\n"
+            "1,1000,inf,0,0,nan,nan,class 1\n"
+            "2,0,10,2,2,1,0.7857142857142857,class 2\n"
+            "2,10,100,0,0,nan,nan,class 2\n"
+            "2,100,1000,0,0,nan,nan,class 2\n"
+            "2,1000,inf,0,0,nan,nan,class 2\n");
 }
 
 TEST(EvalReportFiles, CaseIdWithCommaIsQuoted) {
