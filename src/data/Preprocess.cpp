@@ -120,7 +120,7 @@ IntensityStats foregroundStats(const std::vector<ForegroundSource>& cases) {
       const size_t n = static_cast<size_t>(k.image->geometry.numVoxels());
       const float* v = k.image->data.data() + c * n;
       for (size_t i = 0; i < n; ++i) {
-        if (k.label->data[i] != 0) sq += (v[i] - mean) * (v[i] - mean);
+        if (k.label->data[i] != 0 && k.label->data[i] != k.ignoreLabel) sq += (v[i] - mean) * (v[i] - mean);
       }
     }
     s.mean.push_back(mean);

@@ -263,7 +263,7 @@ const ErrorCase kErrorCases[] = {
      "--set data.patch_size=[32,4,32]: data.patch_size[1]: must be >= 8, got 4"},
     {"override_unknown_key", kMinimal, {"model.featurs=[8]"},
      "--set model.featurs=[8]: model.featurs: unknown key (known keys: name, features, "
-     "convs_per_stage, norm, activation, dropout, kernel_sizes, strides, deep_supervision, checkpointing)"},
+     "convs_per_stage, blocks_per_stage, decoder_convs_per_stage, norm, activation, dropout, kernel_sizes, strides, deep_supervision, checkpointing)"},
     {"override_unknown_section", kMinimal, {"foo.bar=1"},
      "--set foo.bar=1: foo: unknown key (known keys: data, model, loss, train, amp, dist, eval, "
      "output)"},
@@ -497,7 +497,7 @@ TEST(ConfigLoaderTest, BadRegionsResEncAndFineTuningKeysNameTheKey) {
             "x.yaml:3:3: data.regions: data.regions_class_order needs one label value per region (1 regions, 0 values): "
             "the value each region is painted with in predicted label maps");
   EXPECT_EQ(parseError(regions + "  regions_class_order: [1]\n"),
-            "x.yaml:11:3: loss.activation: must be sigmoid with data.regions (regions overlap: one independent channel "
+            "x.yaml:1:1: loss.activation: must be sigmoid with data.regions (regions overlap: one independent channel "
             "each), got softmax");
   EXPECT_NE(parseError("data:\n  root: d\n  regions:\n    - {name: wt}\n").find("data.regions[0].labels"),
             std::string::npos);
@@ -505,7 +505,7 @@ TEST(ConfigLoaderTest, BadRegionsResEncAndFineTuningKeysNameTheKey) {
             std::string::npos);
   EXPECT_NE(parseError("data: {root: d, ignore_label: 256}\n").find("data.ignore_label"), std::string::npos);
   EXPECT_EQ(parseError("data: {root: d}\nmodel: {features: [8, 16], blocks_per_stage: [1, 2]}\n"),
-            "x.yaml:2:37: model.blocks_per_stage: is a resenc_unet option (model.name is unet)");
+            "x.yaml:2:28: model.blocks_per_stage: is a resenc_unet option (model.name is unet)");
   EXPECT_NE(parseError("data: {root: d}\nmodel: {name: resenc_unet, features: [8, 16], blocks_per_stage: [1]}\n")
                 .find("model.blocks_per_stage: has 1 entries but model.features has 2 stages"),
             std::string::npos);

@@ -77,7 +77,9 @@ TEST(ExperimentPlan, BiggerTargetNeverGivesASmallerPatchOrBatch) {
         const ExperimentPlan p = planExperiment(d.fp, 1, 2, optionsFor(preset, gb));
         if (!first) {
           for (int a = 0; a < 3; ++a) EXPECT_GE(p.patchSize[a], previous.patchSize[a]) << "axis " << a;
-          if (p.patchSize == previous.patchSize) EXPECT_GE(p.batchSize, previous.batchSize);
+          if (p.patchSize == previous.patchSize) {
+            EXPECT_GE(p.batchSize, previous.batchSize);
+          }
           EXPECT_GE(voxels(p.patchSize) * static_cast<double>(p.batchSize),
                     voxels(previous.patchSize) * static_cast<double>(previous.batchSize) * 0.999);
         }

@@ -52,7 +52,9 @@ TEST_P(PatchSamplerLabelsTest, IgnoreLabelIsNeverAForegroundCentre) {
   // (class_voxel) or be the largest "lesion" (lesion_uniform). As the ignore label, every
   // forced patch holds a real foreground voxel.
   PatchSampler sampler(sparseCase(1, 2), forced(GetParam(), false));
-  if (GetParam() == ForegroundSampling::LesionUniform) EXPECT_EQ(sampler.lesionCount(), 2u);
+  if (GetParam() == ForegroundSampling::LesionUniform) {
+    EXPECT_EQ(sampler.lesionCount(), 2u);
+  }
   for (uint64_t i = 0; i < 25; ++i) {
     const Batch batch = sampler.sample(i);
     for (int64_t s = 0; s < 4; ++s) {
@@ -71,7 +73,9 @@ TEST_P(PatchSamplerLabelsTest, RegionsAreTheForegroundClasses) {
   o.labels.regionsClassOrder = {1, 2, 3};
   PatchSampler sampler(sparseCase(3, 1), o);
   // One lesion per region and component: wt has two, tc and et one each.
-  if (GetParam() == ForegroundSampling::LesionUniform) EXPECT_EQ(sampler.lesionCount(), 4u);
+  if (GetParam() == ForegroundSampling::LesionUniform) {
+    EXPECT_EQ(sampler.lesionCount(), 4u);
+  }
   int64_t withEnhancing = 0, samples = 0;
   for (uint64_t i = 0; i < 50; ++i) {
     const Batch batch = sampler.sample(i);
