@@ -25,6 +25,16 @@ struct ChannelAccumulator {
 
 double median(std::vector<double> v) { return percentile(v, 50); }
 
+// Per axis, the median spacing and size over the cases (nnU-Net's fingerprint medians).
+void setMedians(DatasetFingerprint& fp) {
+  for (int a = 0; a < 3; ++a) {
+    std::vector<double> sp, sz;
+    for (const CaseFingerprint& c : fp.cases) sp.push_back(c.spacing[a]), sz.push_back(static_cast<double>(c.size[a]));
+    fp.medianSpacing[a] = median(sp);
+    fp.medianSize[a] = median(sz);
+  }
+}
+
 }  // namespace
 
 DatasetFingerprint fingerprintDataset(const std::vector<CaseEntry>& cases, int numClasses,
@@ -107,12 +117,7 @@ DatasetFingerprint fingerprintDataset(const std::vector<CaseEntry>& cases, int n
     }
     fp.intensity.push_back(ci);
   }
-  for (int a = 0; a < 3; ++a) {
-    std::vector<double> sp, sz;
-    for (const CaseFingerprint& c : fp.cases) sp.push_back(c.spacing[a]), sz.push_back(static_cast<double>(c.size[a]));
-    fp.medianSpacing[a] = median(sp);
-    fp.medianSize[a] = median(sz);
-  }
+  setMedians(fp);
   return fp;
 }
 
@@ -149,12 +154,7 @@ DatasetFingerprint loadNnunetFingerprint(const std::string& path) {
   const size_t channels =
       j.contains("foreground_intensity_properties_per_channel") ? j["foreground_intensity_properties_per_channel"].size() : 1;
   fp.intensity.resize(std::max<size_t>(1, channels));
-  for (int a = 0; a < 3; ++a) {
-    std::vector<double> sp, sz;
-    for (const CaseFingerprint& c : fp.cases) sp.push_back(c.spacing[a]), sz.push_back(static_cast<double>(c.size[a]));
-    fp.medianSpacing[a] = median(sp);
-    fp.medianSize[a] = median(sz);
-  }
+  setMedians(fp);
   return fp;
 }
 
