@@ -98,11 +98,15 @@ void setupConsoleLogging(const std::string& level, const std::string& tag) {
 
 void addLogFile(const std::string& path) {
   if (!sharedSink()) setupConsoleLogging("info");
+  // One log file at a time: segtrain --folds moves on to each fold's train.log.
+  static std::shared_ptr<spdlog::sinks::sink> current;
   try {
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
     file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] %l: %v");
     file->set_level(spdlog::level::info);
+    if (current) sharedSink()->remove_sink(current);
     sharedSink()->add_sink(file);
+    current = file;
   } catch (const spdlog::spdlog_ex& e) {
     throw InputError("cannot open log file '" + path + "': " + e.what());
   }

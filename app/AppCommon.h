@@ -23,7 +23,7 @@ int runTool(const std::string& tool, const std::function<int()>& body);
 // for an unknown level.
 // `tag` (e.g. "rank 1") is shown in every console line when not empty.
 void setupConsoleLogging(const std::string& level, const std::string& tag = "");
-// Adds a log file (appended) to every logger.
+// Adds a log file (appended) to every logger, in place of the one added before (if any).
 void addLogFile(const std::string& path);
 
 // Multi-line version text: tool, segtrain version, LibTorch, ITK, CUDA/cuDNN.

@@ -18,7 +18,10 @@
 #   6. presets (docs/planning.md): plain 8 GB and ResEnc M/L/XL (8/24/40 GB) planned by
 #      `segdata plan` on a 1 mm brain-MR fingerprint, 6 bf16 steps each at the planned patch
 #      and batch; peak GPU memory (nvidia-smi, sampled every 100 ms, minus the idle reading)
-#      next to our memory model's estimate (segdata estimate) in $OUT/presets.txt.
+#      next to our memory model's estimate (segdata estimate) in $OUT/presets.txt;
+#   7. issue 20 on the device: `segtrain --folds 0,1` (2 folds, CUDA), `segeval` with the
+#      2-fold ensemble and --member-scores on CUDA, and the TorchScript export loaded by the
+#      device's Python, moved to CUDA, against segtrain's --check-io logits (max |diff|).
 # On the device:  run(command="scripts/gpu_check.sh", carry=[".gpu-deps"], timeout_s=540) from
 #                 the session's own checkout (the device copies that one; .gpu-deps must be there)
 # Dry run here:   scripts/gpu_check.sh --cpu-dry-run   (the venv's CUDA LibTorch without a
@@ -138,6 +141,25 @@ presets() {
       "$("$PY" -c "print('%.2f' % (($peak - $idle) / $est))")" "$([[ $rc -ne 0 ]] && echo "  segtrain exited $rc")"
   done
 }
+# 7. Folds, ensemble and TorchScript on the device.
+step folds "$BIN/app/segtrain" --config configs/quickstart.yaml --output "$W/cv" --folds 0,1 --set data.root="$W/data" \
+  --set data.num_folds=2 --set train.device="$DEVICE" --set train.epochs=1 --set train.iterations_per_epoch=5 \
+  --set train.val_iterations=1
+step ensemble "$BIN/app/segeval" --checkpoint "$W/cv/fold_0/checkpoint_final.pt" "$W/cv/fold_1/checkpoint_final.pt" \
+  --images "$W/data/imagesTs" --labels "$W/data/labelsTs" --output "$W/ens" --member-scores --device "$DEVICE"
+cat > "$W/torchscript_check.py" <<'PY'
+import sys, torch
+torch.backends.cudnn.allow_tf32 = False  # fp32 convolutions, as segtrain's --check-io logits
+m = torch.jit.load(sys.argv[1]); io = torch.load(sys.argv[2]); dev = sys.argv[3]
+with torch.no_grad():
+    y = m.to(dev)(io["input"].to(dev)).cpu()
+d = (y - io["logits"]).abs().max().item()
+print("torchscript on", dev, "max |diff| vs segtrain", d)
+sys.exit(0 if d <= 1e-3 else 1)
+PY
+step export "$BIN/app/segtrain" export --torchscript --checkpoint "$W/cv/fold_0/checkpoint_final.pt" \
+  --out "$W/model.pt" --check-io "$W/io.pt"
+step torchscript bash -c "set -o pipefail; $PY '$W/torchscript_check.py' '$W/model.pt' '$W/io.pt' $DEVICE | tee '$OUT/torchscript.txt'"
 if ((!DRY)); then
   step presets bash -c "$(declare -f presets); BIN=$BIN W=$W PY=$PY presets > '$OUT/presets.txt'"
   cat "$OUT/presets.txt" 2>/dev/null

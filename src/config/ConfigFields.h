@@ -145,6 +145,7 @@ void visitFields(V& v, C& c) {
   v.field("val_every", c.val_every, R::atLeast(0));
   v.field("val_iterations", c.val_iterations, R::atLeast(1));
   v.field("full_val_every", c.full_val_every, R::atLeast(0));
+  v.choice("select_by", c.select_by, {"pseudo_dice", "lesion_f1", "lesion_sensitivity"});
   v.field("threads", c.threads, R::atLeast(0));
   v.choice("device", c.device, {"cpu", "cuda", "auto"});
   v.field("init_from", c.init_from);

@@ -252,6 +252,13 @@ void addChecks(FieldReader& in, const TrainConfig& c) {
                                c.loss.activation);
     }
   });
+  in.after("train.select_by", [&t = c.train](const YamlReader& r) {
+    // The lesion criteria are scored by the full-volume validation only.
+    if (t.select_by != "pseudo_dice" && t.full_val_every == 0) {
+      r.fail("select_by", t.select_by + " needs train.full_val_every > 0 (the lesion scores come from the "
+                          "full-volume validation)");
+    }
+  });
   in.after("train.freeze_encoder_epochs", [&t = c.train](const YamlReader& r) {
     if (t.freeze_encoder_epochs > 0 && t.init_from.empty()) {
       r.fail("freeze_encoder_epochs", "needs train.init_from (freezing a randomly initialised encoder trains nothing "

@@ -132,6 +132,10 @@ struct TrainSection {
   int64_t val_every = 1;         // epochs between validations; 0 disables
   int64_t val_iterations = 10;   // validation batches per validation
   int64_t full_val_every = 0;    // epochs between full-volume validations (sliding window); 0 = never
+  // What decides checkpoint_best.pt (docs/training.md "Choosing the best checkpoint"):
+  // pseudo_dice (EMA of the patch pseudo-Dice) | lesion_f1 | lesion_sensitivity (pooled
+  // over the full-volume validation, mean over foreground classes; need full_val_every > 0).
+  std::string select_by = "pseudo_dice";
   int threads = 0;               // intra-op threads; 0 = LibTorch default
   std::string device = "cpu";    // cpu | cuda | auto
   // Fine-tuning: weights from another run's checkpoint (docs/training.md). Tensors whose

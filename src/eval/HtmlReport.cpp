@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "core/AtomicFile.h"
@@ -293,6 +294,79 @@ void writeHtmlReport(const EvalReport& report, const std::map<std::string, CaseS
                                     value, z, p.title + ", slice z=" + std::to_string(z)));
   }
   writeFileAtomically((outDir / "report.html").string(), renderReportHtml(report, figures));
+}
+
+// --- Cross-validation section (segeval --cv).
+
+std::string renderCrossValidationSection(const std::vector<CrossValidationFold>& folds, const EvalReport& pooled,
+                                         const std::string& postprocessing) {
+  std::ostringstream html;
+  const char* unit = pooled.encoding.hasRegions() ? "region" : "class";
+  html << "<h2>Cross-validation</h2>\n<p>" << folds.size() << " fold(s); each case predicted by the model "
+       << "that did not train on it. Per " << unit << ": mean Dice, pooled lesion sensitivity and lesion F1.</p>\n"
+       << "<table><tr><th>fold</th><th>cases</th>";
+  for (int c = 1; c < pooled.numClasses; ++c) {
+    const std::string name = xmlEscape(className(pooled, c));
+    html << "<th>Dice " << name << "</th><th>sens. " << name << "</th><th>F1 " << name << "</th>";
+  }
+  html << "</tr>\n";
+  const auto row = [&](const std::string& label, const EvalReport& r) {
+    html << "<tr><th>" << xmlEscape(label) << "</th><td>" << r.cases.size() << "</td>";
+    for (int c = 1; c < pooled.numClasses; ++c) {
+      std::vector<double> dice;
+      for (const CaseResult& cs : r.cases) dice.push_back(overlapOf(cs, c).dice);
+      const LesionDetection d = pooledLesionDetection(r, c);
+      html << "<td>" << fixed(meanIgnoringNan(dice), 4) << "</td><td>" << fixed(d.recall, 3) << "</td><td>"
+           << fixed(d.f1, 3) << "</td>";
+    }
+    html << "</tr>\n";
+  };
+  for (const CrossValidationFold& f : folds) row("fold " + std::to_string(f.fold), f.report);
+  row("all (pooled)", pooled);
+  html << "</table>\n";
+  if (!postprocessing.empty()) html << "<h3>Postprocessing</h3>\n" << postprocessing;
+  return html.str();
+}
+
+void appendHtmlSection(const std::string& outputDir, const std::string& sectionHtml) {
+  const std::string path = (std::filesystem::path(outputDir) / "report.html").string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("cannot read '" + path + "' to add a section");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string page = text.str();
+  const size_t end = page.rfind("</body>");
+  if (end == std::string::npos) throw InputError("'" + path + "' has no </body>");
+  page.insert(end, sectionHtml);
+  writeFileAtomically(path, page);
+}
+
+// --- Ensemble members section (segeval --member-scores).
+
+std::string renderEnsembleMembersSection(const std::vector<ModelScores>& models) {
+  if (models.empty()) return "";
+  const EvalReport& first = models.front().report;
+  const char* unit = first.encoding.hasRegions() ? "region" : "class";
+  std::ostringstream html;
+  html << "<h2>Ensemble members</h2>\n<p>Each member alone and the ensemble (probabilities averaged tile by "
+       << "tile) on the same " << first.cases.size() << " case(s). Per " << unit
+       << ": mean Dice, pooled lesion sensitivity and lesion F1.</p>\n<table><tr><th>model</th><th>checkpoint</th>";
+  for (int c = 1; c < first.numClasses; ++c) {
+    const std::string name = xmlEscape(className(first, c));
+    html << "<th>Dice " << name << "</th><th>sens. " << name << "</th><th>F1 " << name << "</th>";
+  }
+  html << "</tr>\n";
+  for (const ModelScores& m : models) {
+    html << "<tr><th>" << xmlEscape(m.model) << "</th><td>" << xmlEscape(m.checkpoint) << "</td>";
+    for (int c = 1; c < first.numClasses; ++c) {
+      const ModelClassSummary s = summarizeClass(m.report, c);
+      html << "<td>" << fixed(s.meanDice, 4) << "</td><td>" << fixed(s.lesionSensitivity, 3) << "</td><td>"
+           << fixed(s.lesionF1, 3) << "</td>";
+    }
+    html << "</tr>\n";
+  }
+  html << "</table>\n";
+  return html.str();
 }
 
 }  // namespace seg

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/Image.h"
+#include "eval/MemberScores.h"
 #include "metrics/EvalReport.h"
 
 namespace seg {
@@ -41,5 +42,26 @@ struct CaseSources {
 // (up to) 4 smallest missed lesions; the volumes are read back from `sources` by case id.
 void writeHtmlReport(const EvalReport& report, const std::map<std::string, CaseSources>& sources,
                      const std::string& outputDir);
+
+// --- Cross-validation (segeval --cv; docs/evaluation.md, "Cross-validation and postprocessing").
+// One fold's validation cases, scored with the pooled report's settings.
+struct CrossValidationFold {
+  int fold = 0;
+  std::string dir;
+  EvalReport report;
+};
+// An HTML section: per fold (cases, mean Dice, lesion sensitivity and F1 per class) and the
+// pooled cross-validation row, then `postprocessing` (rows of already-escaped table HTML, e.g.
+// chosen steps with before/after scores; empty = none).
+std::string renderCrossValidationSection(const std::vector<CrossValidationFold>& folds, const EvalReport& pooled,
+                                         const std::string& postprocessing);
+// Inserts `sectionHtml` at the end of outputDir/report.html's body (rewritten atomically).
+// Throws InputError naming the file when it is missing or has no body end.
+void appendHtmlSection(const std::string& outputDir, const std::string& sectionHtml);
+
+// --- Ensemble members (segeval --checkpoint A B ... --member-scores; docs/evaluation.md, "Ensembles").
+// An HTML section: one row per model (the members alone, then the ensemble) with mean Dice, pooled
+// lesion sensitivity and lesion F1 per class; add it with appendHtmlSection.
+std::string renderEnsembleMembersSection(const std::vector<ModelScores>& models);
 
 }  // namespace seg

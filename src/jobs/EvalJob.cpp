@@ -1,17 +1,15 @@
 #include "jobs/EvalJob.h"
 
-#include <torch/torch.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "config/ConfigLoader.h"
 #include "core/AtomicFile.h"
 #include "core/Error.h"
 #include "core/GridDifference.h"
@@ -21,15 +19,13 @@
 #include "data/Dataset.h"
 #include "data/DatasetLabels.h"
 #include "data/NiftiIO.h"
-#include "data/Resample.h"
 #include "eval/HtmlReport.h"
+#include "eval/MemberScores.h"
+#include "eval/Postprocessing.h"
 #include "eval/ReportFiles.h"
 #include "eval/ReportFormat.h"
-#include "infer/PredictionLabels.h"
-#include "infer/SlidingWindow.h"
-#include "train/Checkpoint.h"
 #include "jobs/DataSetup.h"
-#include "jobs/Factories.h"
+#include "jobs/Predictor.h"
 
 namespace seg {
 
@@ -38,100 +34,6 @@ namespace fs = std::filesystem;
 namespace {
 
 
-struct Model {
-  UNet net{nullptr};
-  TrainConfig config;
-  int64_t numClasses = 2;  // output channels (one per region with regions)
-  int64_t inChannels = 1;
-  PredictionRule rule;     // the run's regions / ignore label and activation
-};
-
-// The label encoding of a run, from its resolved config (the training run wrote the
-// regions and ignore label it used there, from dataset.json or the config itself).
-LabelEncoding encodingOf(const DataConfig& data, const std::string& where) {
-  LabelEncoding e;
-  for (const RegionConfig& r : data.regions) {
-    e.regions.emplace_back(r.labels.begin(), r.labels.end());
-    e.regionNames.push_back(r.name);
-  }
-  e.regionsClassOrder.assign(data.regions_class_order.begin(), data.regions_class_order.end());
-  e.ignoreLabel = static_cast<int>(data.ignore_label);
-  e.check(where);
-  return e;
-}
-
-// Label values a reference may hold under `e` for `numClasses` network classes: the
-// classes (or every region value) and the ignore label. loadCase refuses larger ones.
-int labelValueBound(const LabelEncoding& e, int numClasses) {
-  int bound = e.hasRegions() ? 1 : numClasses;
-  for (const auto& r : e.regions)
-    for (int v : r) bound = std::max(bound, v + 1);
-  for (int v : e.regionsClassOrder) bound = std::max(bound, v + 1);
-  if (e.hasIgnore()) bound = std::max(bound, e.ignoreLabel + 1);
-  return bound;
-}
-
-Model loadModel(const std::string& checkpoint, torch::Device device) {
-  Model m;
-  const CheckpointState state = readCheckpointState(checkpoint);
-  m.config = parseTrainConfig(state.configYaml, checkpoint + " (stored config)");
-  m.numClasses = state.numClasses;
-  m.inChannels = state.inChannels;
-  m.net = UNet(makeUNetOptions(m.config.model, m.inChannels, m.numClasses));
-  loadCheckpoint(checkpoint, m.net, nullptr);
-  const std::string where = checkpoint + " (stored config): data";
-  m.rule.encoding = encodingOf(m.config.data, where);
-  m.rule.sigmoid = m.config.loss.activation == "sigmoid" || m.rule.encoding.hasRegions();
-  if (m.rule.encoding.hasRegions() && static_cast<size_t>(m.numClasses) != m.rule.encoding.regions.size()) {
-    throw InputError(where + ".regions: " + std::to_string(m.rule.encoding.regions.size()) +
-                     " regions but the network has " + std::to_string(m.numClasses) + " output channels");
-  }
-  m.net->to(device);
-  m.net->eval();
-  return m;
-}
-
-// Prediction of one case in its input geometry (uint8 class map); `probabilities`
-// receives softmax (or sigmoid) maps (K, Z, Y, X) on the input grid when not null.
-// When preprocessing changed the grid, the probabilities are resampled linearly back
-// onto the input grid (physical space, so reorientation is undone too) and the classes
-// taken there, as nnU-Net does with its resampled probabilities.
-LabelVolume predictCase(Model& model, const LoadedCase& c, const SlidingWindowOptions& window,
-                        torch::Tensor* probabilities) {
-  const auto& g = c.image.geometry;
-  if (c.image.channels != model.inChannels) {
-    throw InputError("case '" + c.id + "' has " + std::to_string(c.image.channels) +
-                     " channels but the model was trained on " + std::to_string(model.inChannels));
-  }
-  auto image = torch::from_blob(const_cast<float*>(c.image.data.data()),
-                                {c.image.channels, g.size[2], g.size[1], g.size[0]}, torch::kFloat32);
-  torch::NoGradGuard noGrad;
-  const Network network = [&](const torch::Tensor& x) { return model.net->forward(x); };
-  torch::Tensor logits = slidingWindowInference(image, network, window);
-  const bool regrid = !g.sameGrid(c.inputGeometry, 1e-6);
-  torch::Tensor probs;
-  if (probabilities || regrid) probs = probabilitiesFromLogits(logits, model.rule);
-  if (regrid) {
-    Volume onGrid;
-    onGrid.geometry = g;
-    onGrid.channels = probs.size(0);
-    onGrid.data.assign(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
-    const Volume back = resampleImage(onGrid, c.inputGeometry);
-    const auto& s = c.inputGeometry.size;
-    probs = torch::from_blob(const_cast<float*>(back.data.data()), {back.channels, s[2], s[1], s[0]}, torch::kFloat32)
-                .clone();
-  }
-  // Decide on probabilities after resampling (logits of the two paths would not be
-  // comparable); sigmoid channels at 0.5, regions painted in regions_class_order.
-  const torch::Tensor classes =
-      regrid ? labelsFromScores(probs, model.rule, /*probabilities=*/true) : labelsFromScores(logits, model.rule, false);
-  if (probabilities) *probabilities = probs;
-  LabelVolume out;
-  out.geometry = c.inputGeometry;
-  out.data.assign(classes.data_ptr<uint8_t>(), classes.data_ptr<uint8_t>() + classes.numel());
-  return out;
-}
-
 std::map<std::string, std::string> labelFiles(const std::string& labels) {
   std::map<std::string, std::string> byId;
   if (labels.empty()) return byId;
@@ -139,16 +41,16 @@ std::map<std::string, std::string> labelFiles(const std::string& labels) {
   return byId;
 }
 
-void writeProbabilities(const torch::Tensor& probs, const ImageGeometry& g, const fs::path& dir,
-                        const std::string& id, bool regions) {
+void writeProbabilities(const Volume& probs, const fs::path& dir, const std::string& id, bool regions) {
   // Softmax channel 0 is the background; a sigmoid model's channels are all foreground;
   // with regions, <case>_region<r>.nii.gz for r = 1..R (the report's class column).
-  const int64_t first = regions || probs.size(0) == 1 ? 0 : 1;
-  for (int64_t k = first; k < probs.size(0); ++k) {
+  const int64_t first = regions || probs.channels == 1 ? 0 : 1;
+  const auto voxels = static_cast<size_t>(probs.geometry.numVoxels());
+  for (int64_t k = first; k < probs.channels; ++k) {
     Volume v;
-    v.geometry = g;
-    const auto channel = probs[k].contiguous();
-    v.data.assign(channel.data_ptr<float>(), channel.data_ptr<float>() + channel.numel());
+    v.geometry = probs.geometry;
+    const auto begin = probs.data.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(k) * voxels);
+    v.data.assign(begin, begin + static_cast<std::ptrdiff_t>(voxels));
     const std::string name = regions ? "_region" + std::to_string(k + 1) : "_class" + std::to_string(k);
     writeImage(v, (dir / (id + name + ".nii.gz")).string());
   }
@@ -173,6 +75,16 @@ LabelEncoding metricsEncoding(const EvalJobOptions& o, const DatasetLabels& name
   if (o.ignoreLabel >= -1) e.ignoreLabel = o.ignoreLabel;
   e.check(!o.regions.empty() || o.ignoreLabel >= -1 ? std::string("--regions/--ignore-label") : named.path + ": labels");
   return e;
+}
+
+// metrics.json (written by writeEvalReport) plus "model": the checkpoints, whether they were
+// an ensemble, and the postprocessing file applied (null = none).
+void addModelInfo(const std::string& path, const nlohmann::json& info) {
+  std::ifstream in(path);
+  nlohmann::json metrics = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (metrics.is_discarded()) throw InternalError("cannot read back '" + path + "'");
+  metrics["model"] = info;
+  writeFileAtomically(path, metrics.dump(2) + "\n");
 }
 
 }  // namespace
@@ -215,9 +127,12 @@ LabelEncoding parseRegionList(const std::string& text, const std::string& where)
   return e;
 }
 
-EvalReport runEvalJob(const EvalJobOptions& o) {
+EvalReport runEvalJob(const EvalJobOptions& o, std::vector<ModelScores>* members) {
   auto log = logger("eval");
-  const bool modelMode = !o.checkpoint.empty();
+  const std::vector<std::string> checkpoints =
+      !o.checkpoints.empty() ? o.checkpoints
+                             : (o.checkpoint.empty() ? std::vector<std::string>{} : std::vector<std::string>{o.checkpoint});
+  const bool modelMode = !checkpoints.empty();
   if (modelMode == !o.predictions.empty()) {
     throw InputError("give either --checkpoint with --images (predict) or --predictions (metrics only)");
   }
@@ -231,39 +146,88 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
   report.surfaceDistances = o.surfaceDistances;
   const fs::path outDir(o.output);
   std::map<std::string, CaseSources> sources;
-  // Before anything is written: a device that is not there is a usage error.
-  const torch::Device device = modelMode ? resolveDevice(o.device, "--device") : torch::Device(torch::kCPU);
-  std::error_code ec;
-  fs::create_directories(outDir, ec);
-  if (ec) throw InputError("cannot create output directory '" + o.output + "': " + ec.message());
-
+  // Before anything is written: a device that is not there, or a checkpoint that cannot be
+  // read, is a usage error.
+  std::unique_ptr<const Predictor> predictor;
   if (modelMode) {
     if (!o.regions.empty()) {
       throw InputError("--regions is for metrics-only mode: with --checkpoint the regions are the run's own");
     }
-    Model model = loadModel(o.checkpoint, device);
-    report.encoding = model.rule.encoding;
+    PredictorOptions po;
+    po.overlap = o.overlap;
+    po.tileBatch = o.tileBatch;
+    po.tileWorkers = o.tileWorkers;
+    po.mirror = o.mirror;
+    po.device = o.device;
+    if (o.memberScores && o.labels.empty()) throw InputError("--member-scores needs --labels to score against");
+    predictor = std::make_unique<const Predictor>(checkpoints, po);
+  }
+  if (!modelMode && (!o.postprocessing.empty() || o.memberScores)) {
+    throw InputError(std::string(o.memberScores ? "--member-scores" : "--postprocessing") +
+                     " is for model mode (--checkpoint)");
+  }
+  std::error_code ec;
+  fs::create_directories(outDir, ec);
+  if (ec) throw InputError("cannot create output directory '" + o.output + "': " + ec.message());
+
+  nlohmann::json modelInfo;  // what metrics.json records about the model and postprocessing
+  std::vector<ModelScores> memberReports;
+  if (modelMode) {
+    const Predictor& model = *predictor;
+    report.encoding = model.encoding();
     // The test labels may mark unannotated voxels although training did not.
     if (o.ignoreLabel >= -1) report.encoding.ignoreLabel = o.ignoreLabel;
     report.encoding.check("--ignore-label");
     report.numClasses = report.encoding.hasRegions() ? static_cast<int>(report.encoding.regions.size()) + 1
-                                                     : static_cast<int>(model.numClasses);
+                                                     : static_cast<int>(model.numClasses());
     if (report.encoding.hasRegions() || report.encoding.hasIgnore()) {
-      log->info("label encoding of {}: {}", o.checkpoint, describeEncoding(report.encoding));
+      log->info("label encoding of {}: {}", checkpoints.front(), describeEncoding(report.encoding));
     }
-    SlidingWindowOptions window;
-    const auto& p = model.config.data.patch_size;
-    window.patchZYX = {p[2], p[1], p[0]};
-    window.overlap = o.overlap >= 0 ? o.overlap : model.config.eval.overlap;
-    window.tileBatch = o.tileBatch > 0 ? o.tileBatch : model.config.eval.tile_batch;
-    window.workers = resolveTileWorkers(o.tileWorkers >= 0 ? o.tileWorkers : model.config.eval.tile_workers, device);
-    window.mirror = o.mirror || model.config.eval.mirror_tta;
-    window.device = device;
-    const PreprocessOptions preprocess = preprocessOptions(model.config.data, o.checkpoint + " (stored config)");
-    if (model.config.data.resample && model.config.data.target_spacing.empty()) {
-      log->warn("{}: the stored config has no data.target_spacing: predicting at each input's own spacing",
-                o.checkpoint);
+    if (model.size() > 1) {
+      std::string list;
+      for (const std::string& c : checkpoints) list += (list.empty() ? "" : ", ") + c;
+      log->info("ensemble of {} members ({} probabilities averaged tile by tile): {}", model.size(),
+                model.sigmoid() ? "sigmoid" : "softmax", list);
     }
+    // Postprocessing: --postprocessing FILE, else a postprocessing.json of the run, unless turned off.
+    std::string ppFile;
+    Postprocessing pp;
+    if (!o.noPostprocessing) ppFile = o.postprocessing.empty() ? findPostprocessingFile(checkpoints.front()) : o.postprocessing;
+    if (!ppFile.empty()) {
+      pp = readPostprocessing(ppFile);
+      checkPostprocessing(pp, report.numClasses, model.encoding(), ppFile);
+      std::string steps;
+      for (const PostprocessingStep& step : pp.steps) steps += (steps.empty() ? "" : "; ") + describeStep(step, model.encoding());
+      log->info("postprocessing from {} ({}-connected): {}", ppFile, pp.connectivity, steps.empty() ? "no steps" : steps);
+    } else if (o.noPostprocessing) {
+      log->info("postprocessing: off (--no-postprocessing)");
+    }
+    modelInfo["checkpoints"] = checkpoints;
+    modelInfo["ensemble"] = model.size() > 1 ? nlohmann::json("mean of the members' probabilities, tile by tile")
+                                             : nlohmann::json(nullptr);
+    if (ppFile.empty()) {
+      modelInfo["postprocessing"] = nullptr;
+    } else {
+      nlohmann::json steps = nlohmann::json::array();
+      for (const PostprocessingStep& step : pp.steps) steps.push_back(describeStep(step, model.encoding()));
+      modelInfo["postprocessing"] = {{"file", fs::absolute(ppFile).lexically_normal().string()}, {"steps", steps}};
+    }
+    auto postprocess = [&](LabelVolume& pred) {
+      if (!ppFile.empty()) applyPostprocessing(pred, pp, model.encoding());
+    };
+
+    const bool scoreMembers = o.memberScores && model.size() > 1;
+    if (o.memberScores && !scoreMembers) log->warn("--member-scores: one checkpoint, no members to compare");
+    if (scoreMembers) {
+      const std::vector<std::string> names = memberNames(checkpoints);
+      for (size_t m = 0; m < model.size(); ++m) memberReports.push_back({names[m], checkpoints[m], report});
+      std::string all;
+      for (const std::string& c : checkpoints) all += (all.empty() ? "" : " ") + c;
+      memberReports.push_back({"ensemble", all, report});
+      // Member scores feed members.csv (Dice and lesion detection): no surface distances.
+      for (ModelScores& r : memberReports) r.report.surfaceDistances = false;
+    }
+
     const fs::path predDir = outDir / "predictions";
     fs::create_directories(predDir);
     const fs::path probDir = outDir / "probabilities";
@@ -272,25 +236,33 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
       const DatasetLabels named = findDatasetLabels(o.labels);
       if (named.numClasses == report.numClasses) report.classNames = named.names;
     }
-    const int labelBound = labelValueBound(report.encoding, static_cast<int>(model.numClasses));
+    for (ModelScores& r : memberReports) r.report.classNames = report.classNames;
+    const int labelBound = labelValueBound(report.encoding, static_cast<int>(model.numClasses()));
     const auto cases = discoverCases(o.images, /*stripChannel=*/true);
-    log->info("predicting {} cases (overlap {}, mirror TTA {})", cases.size(), window.overlap, window.mirror);
+    log->info("predicting {} cases (overlap {}, mirror TTA {})", cases.size(), model.overlap(), model.mirror());
     for (const auto& files : cases) {
       CaseEntry entry{files.id, files.files, ""};
       const auto label = labels.find(files.id);
       if (label != labels.end()) entry.label = label->second;
-      const LoadedCase c = loadCase(entry, preprocess, labelBound, LabelGrid::Input);
-      torch::Tensor probs;
-      LabelVolume pred = predictCase(model, c, window, o.saveProbabilities ? &probs : nullptr);
+      const LoadedCase c = loadCase(entry, model.preprocess(), labelBound, LabelGrid::Input);
+      Volume probs;
+      LabelVolume pred = model.predict(c, o.saveProbabilities ? &probs : nullptr);
+      postprocess(pred);
       writeLabel(pred, (predDir / (files.id + ".nii.gz")).string());
-      if (o.saveProbabilities) {
-        writeProbabilities(probs, c.inputGeometry, probDir, files.id, model.rule.encoding.hasRegions());
-      }
+      if (o.saveProbabilities) writeProbabilities(probs, probDir, files.id, report.encoding.hasRegions());
       if (!entry.label.empty()) {
         sources[files.id] = {files.files.front(), (predDir / (files.id + ".nii.gz")).string(), entry.label};
         report.cases.push_back(evaluateCase(files.id, pred, c.label, report));
         log->info("case {}: Dice {}", files.id,
                   report.cases.back().overlap.empty() ? std::nan("") : report.cases.back().overlap[0].dice);
+        if (scoreMembers) {
+          for (size_t m = 0; m < model.size(); ++m) {
+            LabelVolume alone = model.predictMember(m, c);
+            postprocess(alone);
+            memberReports[m].report.cases.push_back(evaluateCase(files.id, alone, c.label, memberReports[m].report));
+          }
+          memberReports.back().report.cases.push_back(evaluateCase(files.id, pred, c.label, memberReports.back().report));
+        }
       } else if (!labels.empty()) {
         log->warn("case {}: no label in {}, not scored", files.id, o.labels);
       }
@@ -358,9 +330,28 @@ EvalReport runEvalJob(const EvalJobOptions& o) {
   }
   if (!report.cases.empty()) {
     writeEvalReport(report, o.output);
-    if (o.htmlReport) writeHtmlReport(report, sources, outDir.string());
+    if (modelMode) addModelInfo((outDir / "metrics.json").string(), modelInfo);
+    if (!memberReports.empty() && !memberReports.back().report.cases.empty()) {
+      writeMembersCsv(memberReports, (outDir / "members.csv").string());
+    }
+    if (o.htmlReport) {
+      writeHtmlReport(report, sources, outDir.string());
+      if (!memberReports.empty()) appendHtmlSection(outDir.string(), renderEnsembleMembersSection(memberReports));
+    }
   }
+  if (members) *members = std::move(memberReports);
   return report;
+}
+
+EvalReport runEvalJob(const EvalJobOptions& o) { return runEvalJob(o, nullptr); }
+
+std::string findPostprocessingFile(const std::string& checkpoint) {
+  const fs::path dir = fs::path(checkpoint).parent_path();
+  for (const fs::path& candidate : {dir / "postprocessing.json", dir.parent_path() / "postprocessing.json"}) {
+    std::error_code ec;
+    if (fs::is_regular_file(candidate, ec)) return candidate.string();
+  }
+  return "";
 }
 
 }  // namespace seg

@@ -4,12 +4,21 @@
 #include <string>
 #include <vector>
 
+#include "eval/MemberScores.h"
 #include "metrics/EvalReport.h"
 
 namespace seg {
 
 struct EvalJobOptions {
-  std::string checkpoint;   // model mode when set
+  std::string checkpoint;   // model mode when set (one checkpoint)
+  // Model mode with these members when not empty (then `checkpoint` is ignored): more than one
+  // is an ensemble, the members' probabilities averaged tile by tile (docs/evaluation.md).
+  std::vector<std::string> checkpoints;
+  bool memberScores = false;  // with labels and an ensemble: also score each member alone (members.csv)
+  // Model mode: postprocessing.json to apply to each predicted class map; empty = the one next to
+  // the first checkpoint or in its parent folder (RUN/fold_K/x.pt -> RUN/postprocessing.json), if any.
+  std::string postprocessing;
+  bool noPostprocessing = false;  // apply none, not even a discovered one
   std::string images;       // folder or file (model mode)
   std::string predictions;  // folder of existing predictions (metrics-only mode)
   std::string labels;       // folder or file; empty = no metrics
@@ -41,5 +50,11 @@ LabelEncoding parseRegionList(const std::string& text, const std::string& where)
 
 // Runs the job; the report is also written to `output` and returned for printing.
 EvalReport runEvalJob(const EvalJobOptions& options);
+// Same; with memberScores, `members` receives each member's scores and the ensemble's (last).
+EvalReport runEvalJob(const EvalJobOptions& options, std::vector<ModelScores>* members);
+
+// The postprocessing.json model mode applies for `checkpoint` without --postprocessing: next to
+// it, else in its parent folder; empty when there is none.
+std::string findPostprocessingFile(const std::string& checkpoint);
 
 }  // namespace seg

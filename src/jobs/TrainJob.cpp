@@ -18,6 +18,7 @@
 #include "data/Splits.h"
 #include "train/Checkpoint.h"
 #include "train/InitFrom.h"
+#include "train/ModelSelection.h"
 #include "jobs/DataSetup.h"
 #include "jobs/Factories.h"
 #include "train/dist/DataParallel.h"
@@ -365,6 +366,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
     full.lesions.connectivity = config.eval.connectivity;
     full.lesions.sizeBinsMm3 = config.eval.size_bins;
     options.fullValEvery = config.train.full_val_every;
+    options.selectBy = parseSelectBy(config.train.select_by);
     options.fullValidator = std::make_shared<const FullVolumeValidator>(valCases, full);
   }
   options.progress.terminal = job.progressTerminal && job.terminalOut != nullptr;

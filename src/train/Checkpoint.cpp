@@ -31,6 +31,9 @@ void writeState(torch::serialize::OutputArchive& archive, const CheckpointState&
   archive.write("iteration", c10::IValue(s.iteration));
   archive.write("ema_dice", c10::IValue(s.emaDice));
   archive.write("best_ema_dice", c10::IValue(s.bestEmaDice));
+  archive.write("select_by", c10::IValue(s.selectBy));
+  archive.write("best_score", c10::IValue(s.bestScore));
+  archive.write("best_epoch", c10::IValue(s.bestEpoch));
   archive.write("in_channels", c10::IValue(s.inChannels));
   archive.write("num_classes", c10::IValue(s.numClasses));
   archive.write("config_yaml", c10::IValue(s.configYaml));
@@ -48,6 +51,11 @@ CheckpointState readState(torch::serialize::InputArchive& archive, const std::st
   archive.read("iteration", v); s.iteration = v.toInt();
   archive.read("ema_dice", v); s.emaDice = v.toDouble();
   archive.read("best_ema_dice", v); s.bestEmaDice = v.toDouble();
+  // Absent in checkpoints from before train.select_by: those chose by the pseudo-Dice EMA.
+  s.bestScore = s.bestEmaDice;
+  if (archive.try_read("select_by", v)) s.selectBy = v.toStringRef();
+  if (archive.try_read("best_score", v)) s.bestScore = v.toDouble();
+  if (archive.try_read("best_epoch", v)) s.bestEpoch = v.toInt();
   archive.read("in_channels", v); s.inChannels = v.toInt();
   archive.read("num_classes", v); s.numClasses = v.toInt();
   archive.read("config_yaml", v); s.configYaml = v.toStringRef();

@@ -16,6 +16,12 @@ struct CheckpointState {
   int64_t iteration = 0;    // completed optimiser steps (= next batch index)
   double emaDice = -1.0;    // EMA of validation pseudo-Dice (-1 before the first)
   double bestEmaDice = -1.0;
+  // checkpoint_best.pt's criterion (train.select_by, train/ModelSelection.h), its score and
+  // epoch (-1 / 0 before the first best). Checkpoints written before these fields existed
+  // read as pseudo_dice with bestScore = bestEmaDice and bestEpoch 0 (unknown).
+  std::string selectBy = "pseudo_dice";
+  double bestScore = -1.0;
+  int64_t bestEpoch = 0;
   int64_t inChannels = 1;
   int64_t numClasses = 2;
   std::string configYaml;   // the resolved config of the run

@@ -45,7 +45,9 @@ FullVolumeScores FullVolumeValidator::evaluate(const Network& network) const {
   rule.encoding = options_.encoding;
   rule.sigmoid = options_.encoding.hasRegions();
   std::vector<std::vector<double>> dice(classes - 1);
-  std::vector<CaseLesions> lesions;
+  // The scored cases, pooled as segeval pools them (the settings' cases are not read by
+  // evaluateCase).
+  EvalReport& scoredCases = settings;
   for (const auto& c : *cases_) {
     const auto& g = c.image.geometry;
     const auto image = torch::from_blob(const_cast<float*>(c.image.data.data()),
@@ -57,7 +59,7 @@ FullVolumeScores FullVolumeValidator::evaluate(const Network& network) const {
     pred.data.assign(classesMap.data_ptr<uint8_t>(), classesMap.data_ptr<uint8_t>() + classesMap.numel());
     CaseResult scored = evaluateCase(c.id, pred, c.label, settings);
     for (int k = 0; k + 1 < classes; ++k) dice[k].push_back(scored.overlap[k].dice);
-    lesions.push_back(std::move(scored.lesions));
+    scoredCases.cases.push_back(std::move(scored));
   }
   FullVolumeScores s;
   for (int cls = 1; cls < classes; ++cls) {
@@ -68,7 +70,8 @@ FullVolumeScores FullVolumeValidator::evaluate(const Network& network) const {
     s.dice.push_back(n ? sum / n : kNan);
     int64_t refLesions = 0, detected = 0, fp = 0;
     double lesionDiceSum = 0;
-    for (const auto& cl : lesions) {
+    for (const auto& scored : scoredCases.cases) {
+      const CaseLesions& cl = scored.lesions;
       for (const auto& l : cl.lesions) {
         if (l.classIndex != cls || !l.counted) continue;
         ++refLesions;
@@ -79,6 +82,7 @@ FullVolumeScores FullVolumeValidator::evaluate(const Network& network) const {
     s.lesionSensitivity.push_back(refLesions ? static_cast<double>(detected) / refLesions : kNan);
     s.lesionDice.push_back(refLesions ? lesionDiceSum / refLesions : kNan);
     s.fpPerCase.push_back(static_cast<double>(fp) / static_cast<double>(cases_->size()));
+    s.lesionF1.push_back(pooledLesionDetection(scoredCases, cls).f1);
   }
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return s;
@@ -86,7 +90,7 @@ FullVolumeScores FullVolumeValidator::evaluate(const Network& network) const {
 
 std::vector<std::string> FullVolumeValidator::columnNames() const {
   std::vector<std::string> names;
-  for (const char* what : {"vol_dice_", "vol_lesion_sensitivity_", "vol_lesion_dice_", "vol_fp_per_case_"})
+  for (const char* what : {"vol_dice_", "vol_lesion_sensitivity_", "vol_lesion_dice_", "vol_fp_per_case_", "vol_lesion_f1_"})
     for (int c = 1; c < options_.numClasses; ++c)
       names.push_back(what + std::string(options_.encoding.hasRegions() ? "r" : "") + std::to_string(c));
   return names;
@@ -94,7 +98,7 @@ std::vector<std::string> FullVolumeValidator::columnNames() const {
 
 std::vector<double> FullVolumeValidator::columnValues(const FullVolumeScores& s) {
   std::vector<double> v;
-  for (const auto* series : {&s.dice, &s.lesionSensitivity, &s.lesionDice, &s.fpPerCase})
+  for (const auto* series : {&s.dice, &s.lesionSensitivity, &s.lesionDice, &s.fpPerCase, &s.lesionF1})
     v.insert(v.end(), series->begin(), series->end());
   return v;
 }

@@ -32,6 +32,11 @@ struct FullVolumeScores {
   std::vector<double> lesionSensitivity;  // detected / reference lesions, pooled over cases; NaN if none
   std::vector<double> lesionDice;         // mean over reference lesions (missed = 0), pooled; NaN if none
   std::vector<double> fpPerCase;          // predicted components touching no reference lesion, per case
+  // Pooled lesion F1 = 2 TP / (2 TP + FN + FP), counts summed over the cases first: TP =
+  // detected reference lesions, FN = missed ones, FP = predicted components matching none;
+  // segeval's pooled lesion detection (metrics/EvalReport.h pooledLesionDetection), so the
+  // empty rule decides a class without reference and predicted lesions.
+  std::vector<double> lesionF1;
   double seconds = 0.0;
 };
 
@@ -45,8 +50,8 @@ class FullVolumeValidator {
   FullVolumeScores evaluate(const Network& network) const;
 
   // metrics.csv column names, in the order of columnValues: vol_dice_<c>,
-  // vol_lesion_sensitivity_<c>, vol_lesion_dice_<c>, vol_fp_per_case_<c> per class
-  // (with regions: vol_dice_r<r> ... per region r = 1..R).
+  // vol_lesion_sensitivity_<c>, vol_lesion_dice_<c>, vol_fp_per_case_<c>, vol_lesion_f1_<c>
+  // per class (with regions: vol_dice_r<r> ... per region r = 1..R).
   std::vector<std::string> columnNames() const;
   static std::vector<double> columnValues(const FullVolumeScores& scores);
   size_t caseCount() const { return cases_->size(); }

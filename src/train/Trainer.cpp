@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "core/AtomicFile.h"
 #include "core/Error.h"
@@ -38,6 +39,11 @@ Trainer::Trainer(UNet model, TrainLoss loss, std::unique_ptr<torch::optim::Optim
   state_.inChannels = options_.inChannels;
   state_.numClasses = options_.numClasses;
   state_.configYaml = options_.configYaml;
+  state_.selectBy = selectByName(options_.selectBy);
+  if (needsFullValidation(options_.selectBy) && (options_.fullValEvery <= 0 || !options_.fullValidator)) {
+    throw InputError(std::string("train.select_by: ") + selectByName(options_.selectBy) +
+                     " needs train.full_val_every > 0 (the lesion scores come from the full-volume validation)");
+  }
   schedule_.totalIterations = options_.epochs * options_.iterationsPerEpoch;
   if (options_.parallel) scaler_.setFoundInfReducer(options_.parallel->foundInfReducer());
 }
@@ -48,6 +54,16 @@ void Trainer::resumeFrom(const std::string& checkpointPath) {
   state_.iteration = restored.iteration;
   state_.emaDice = restored.emaDice;
   state_.bestEmaDice = restored.bestEmaDice;
+  // The best checkpoint so far was chosen by the checkpoint's criterion: continuing under
+  // another would compare scores of different kinds (TrainJob refuses the changed key
+  // before this; this guards direct callers).
+  if (restored.selectBy != selectByName(options_.selectBy)) {
+    throw InputError("train.select_by: '" + checkpointPath + "' chose its best checkpoint by " + restored.selectBy +
+                     ", this run by " + selectByName(options_.selectBy) +
+                     "; resume with the same train.select_by or start a new run");
+  }
+  state_.bestScore = restored.bestScore;
+  state_.bestEpoch = restored.bestEpoch;
   logger("train")->info("resumed from {} at epoch {} (iteration {})", checkpointPath, state_.epoch,
                         state_.iteration);
 }
@@ -204,7 +220,7 @@ std::vector<double> Trainer::validate() {
   return dice;
 }
 
-std::vector<double> Trainer::validateFullVolumes() {
+FullVolumeScores Trainer::validateFullVolumes() {
   torch::NoGradGuard noGrad;
   model_->eval();
   const Network network = [&](const torch::Tensor& x) {
@@ -216,7 +232,33 @@ std::vector<double> Trainer::validateFullVolumes() {
                         "lesion Dice {:.3f}, FP per case {:.2f}",
                         options_.fullValidator->caseCount(), scores.seconds, scores.dice[0],
                         scores.lesionSensitivity[0], scores.lesionDice[0], scores.fpPerCase[0]);
-  return FullVolumeValidator::columnValues(scores);
+  return scores;
+}
+
+bool Trainer::selectBest(const FullVolumeScores* fullScores) {
+  // The EMA's best is kept whatever the criterion (TrainSummary::bestEmaDice).
+  if (state_.emaDice >= 0 && state_.emaDice > state_.bestEmaDice) state_.bestEmaDice = state_.emaDice;
+  double candidate = std::nan("");
+  if (options_.selectBy == SelectBy::PseudoDice) {
+    if (state_.emaDice >= 0) candidate = state_.emaDice;
+  } else if (fullScores) {
+    // Mean over foreground classes (regions) of the pooled lesion F1 or sensitivity: the
+    // counts of segeval's pooled lesion detection (FullVolumeScores::lesionF1).
+    candidate = meanOverClasses(options_.selectBy == SelectBy::LesionF1 ? fullScores->lesionF1
+                                                                        : fullScores->lesionSensitivity);
+  }
+  if (!isImprovement(candidate, state_.bestScore)) return false;
+  const double previous = state_.bestScore;
+  const int64_t previousEpoch = state_.bestEpoch;
+  state_.bestScore = candidate;
+  state_.bestEpoch = state_.epoch;
+  if (isMain()) {
+    logger("train")->info("epoch {}: checkpoint_best.pt chosen by {} = {:.4f}{}", state_.epoch, state_.selectBy,
+                          candidate,
+                          previous >= 0 ? fmt::format(" (was {:.4f} at epoch {})", previous, previousEpoch)
+                                        : std::string(" (first)"));
+  }
+  return true;
 }
 
 void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds,
@@ -345,14 +387,18 @@ TrainSummary Trainer::run() {
       }
     }
     std::vector<double> fullVal;
-    // Full-volume scores only feed metrics.csv, which rank 0 writes: the other ranks skip it.
+    // Full-volume scores feed metrics.csv and the lesion criteria of checkpoint_best.pt,
+    // both rank 0's alone (only rank 0 writes checkpoints; on --resume every rank reads
+    // rank 0's state): the other ranks skip it, and their best tracking is never used.
+    std::optional<FullVolumeScores> fullScores;
     if (isMain() && options_.fullValEvery > 0 && options_.fullValidator && state_.epoch % options_.fullValEvery == 0) {
       progress_.clear();
-      fullVal = validateFullVolumes();
+      fullScores = validateFullVolumes();
+      fullVal = FullVolumeValidator::columnValues(*fullScores);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const bool improved = state_.emaDice >= 0 && state_.emaDice > state_.bestEmaDice;
-    if (improved) state_.bestEmaDice = state_.emaDice;
+    progress_.clear();
+    const bool improved = selectBest(fullScores ? &*fullScores : nullptr);
     appendMetrics(trainLoss, valDice, seconds, fullVal);
     if (isMain()) {
       writeProgressSvg((fs::path(options_.outputDir) / "metrics.csv").string(),
@@ -373,6 +419,13 @@ TrainSummary Trainer::run() {
   summary.epochs = state_.epoch;
   summary.iterations = state_.iteration;
   summary.bestEmaDice = state_.bestEmaDice;
+  summary.bestScore = state_.bestScore;
+  summary.bestEpoch = state_.bestEpoch;
+  if (isMain() && !summary.stopped && needsFullValidation(options_.selectBy) && state_.bestEpoch == 0) {
+    log->warn("no checkpoint_best.pt: train.select_by {} was never scored (no full-volume validation ran; "
+              "train.full_val_every is {}, train.epochs {})",
+              state_.selectBy, options_.fullValEvery, options_.epochs);
+  }
   return summary;
 }
 

@@ -19,6 +19,7 @@
 #include "train/FullVolumeValidator.h"
 #include "train/GradScaler.h"
 #include "train/LrSchedule.h"
+#include "train/ModelSelection.h"
 #include "train/ProgressLine.h"
 #include "train/dist/DataParallel.h"
 
@@ -78,6 +79,9 @@ struct TrainerOptions {
   // the validation cases' whole volumes; its scores go to metrics.csv (vol_* columns).
   int64_t fullValEvery = 0;
   std::shared_ptr<const FullVolumeValidator> fullValidator;
+  // What decides checkpoint_best.pt (train/ModelSelection.h): the pseudo-Dice EMA at each
+  // validation, or a lesion score of each full-volume validation (needs fullValidator).
+  SelectBy selectBy = SelectBy::PseudoDice;
   // The status line during an epoch (terminal or plain lines; train/ProgressLine.h).
   ProgressLineOptions progress;
   // Multi-process data parallelism (train/dist): weights broadcast from rank 0,
@@ -95,6 +99,8 @@ struct TrainSummary {
   int64_t iterations = 0;
   double lastTrainLoss = 0.0;
   double bestEmaDice = -1.0;
+  double bestScore = -1.0;    // checkpoint_best.pt's score under TrainerOptions::selectBy (-1: none)
+  int64_t bestEpoch = 0;      // the epoch it was taken at (0: none)
   int64_t skippedSteps = 0;   // optimiser steps skipped for non-finite gradients
   bool stopped = false;       // a stop was requested before the last epoch finished
 };
@@ -119,8 +125,9 @@ class Trainer {
   void reportProgress(int64_t done, int64_t first, double lossSum, std::chrono::steady_clock::time_point epochStart,
                       double waitSeconds);
   void save(const std::string& name);
-  // Full-volume scores in FullVolumeValidator::columnNames order.
-  std::vector<double> validateFullVolumes();
+  FullVolumeScores validateFullVolumes();
+  // Updates the best-checkpoint state for the epoch just finished; true when it improved.
+  bool selectBest(const FullVolumeScores* fullScores);
   void appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds,
                      const std::vector<double>& fullVal);
 

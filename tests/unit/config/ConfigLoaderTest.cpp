@@ -106,6 +106,7 @@ void expectSameConfig(const TrainConfig& a, const TrainConfig& b) {
   EXPECT_EQ(a.train.val_every, b.train.val_every);
   EXPECT_EQ(a.train.val_iterations, b.train.val_iterations);
   EXPECT_EQ(a.train.full_val_every, b.train.full_val_every);
+  EXPECT_EQ(a.train.select_by, b.train.select_by);
   EXPECT_EQ(a.train.threads, b.train.threads);
   EXPECT_EQ(a.train.device, b.train.device);
 
@@ -217,6 +218,14 @@ const ErrorCase kErrorCases[] = {
      "x.yaml:4:22: loss.class_weights[1]: must be >= 0, got -0.5"},
     {"lambdas_both_zero", withRoot("loss:\n  lambda_dice: 0\n  lambda_ce: 0.0\n"), {},
      "x.yaml:5:3: loss.lambda_ce: must be > 0 when loss.lambda_dice is 0 (the loss would be constant)"},
+    {"select_by_choice", withRoot("train:\n  select_by: dice\n"), {},
+     "x.yaml:4:3: train.select_by: expected one of pseudo_dice, lesion_f1, lesion_sensitivity, got 'dice'"},
+    {"select_by_needs_full_val", withRoot("train:\n  select_by: lesion_f1\n"), {},
+     "x.yaml:4:3: train.select_by: lesion_f1 needs train.full_val_every > 0 (the lesion scores come from the "
+     "full-volume validation)"},
+    {"select_by_needs_full_val_override", kMinimal, {"train.select_by=lesion_sensitivity"},
+     "--set train.select_by=lesion_sensitivity: train.select_by: lesion_sensitivity needs train.full_val_every > 0 "
+     "(the lesion scores come from the full-volume validation)"},
     {"nesterov_without_momentum", withRoot("train:\n  optimizer:\n    momentum: 0\n"), {},
      "x.yaml:5:5: train.optimizer.momentum: must be > 0 when train.optimizer.nesterov is true "
      "(set nesterov: false for plain SGD), got 0"},

@@ -76,6 +76,7 @@ inline TrainConfig everyFieldChanged() {
   c.train.val_every = 0;
   c.train.val_iterations = 3;
   c.train.full_val_every = 4;
+  c.train.select_by = "lesion_sensitivity";
   c.train.threads = 5;
   c.train.device = "cuda";
   c.train.init_from = "runs/pre: #1/checkpoint_final.pt";

@@ -48,6 +48,50 @@ TEST(CheckpointTest, RoundTripRestoresWeightsOptimizerAndState) {
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
 }
 
+// The best-checkpoint tracking (train.select_by) travels with the state, so --resume
+// continues the same selection.
+TEST(CheckpointTest, SelectionStateRoundTrips) {
+  test::TempDir dir;
+  UNet a(UNetOptions(1, 2).features({4, 8}));
+  CheckpointState state;
+  state.selectBy = "lesion_f1";
+  state.bestScore = 0.375;
+  state.bestEpoch = 7;
+  state.bestEmaDice = 0.25;
+  saveCheckpoint(dir.file("a.pt"), a, nullptr, state);
+  const auto restored = readCheckpointState(dir.file("a.pt"));
+  EXPECT_EQ(restored.selectBy, "lesion_f1");
+  EXPECT_DOUBLE_EQ(restored.bestScore, 0.375);
+  EXPECT_EQ(restored.bestEpoch, 7);
+  EXPECT_DOUBLE_EQ(restored.bestEmaDice, 0.25);
+}
+
+// A checkpoint written before train.select_by existed (no select_by/best_score/best_epoch
+// entries) still loads, as a pseudo-Dice selection whose best score is its best EMA.
+TEST(CheckpointTest, CheckpointWithoutSelectionFieldsReadsAsPseudoDice) {
+  test::TempDir dir;
+  UNet a(UNetOptions(1, 2).features({4, 8}));
+  torch::serialize::OutputArchive archive;
+  archive.write("epoch", c10::IValue(int64_t{4}));
+  archive.write("iteration", c10::IValue(int64_t{40}));
+  archive.write("ema_dice", c10::IValue(0.5));
+  archive.write("best_ema_dice", c10::IValue(0.625));
+  archive.write("in_channels", c10::IValue(int64_t{1}));
+  archive.write("num_classes", c10::IValue(int64_t{2}));
+  archive.write("config_yaml", c10::IValue(std::string("data:\n  root: x\n")));
+  archive.write("format", c10::IValue(std::string("segtrain-checkpoint-1")));
+  torch::serialize::OutputArchive modelArchive;
+  a->save(modelArchive);
+  archive.write("model", modelArchive);
+  archive.save_to(dir.file("old.pt"));
+  UNet b(UNetOptions(1, 2).features({4, 8}));
+  const auto restored = loadCheckpoint(dir.file("old.pt"), b, nullptr);
+  EXPECT_EQ(restored.epoch, 4);
+  EXPECT_EQ(restored.selectBy, "pseudo_dice");
+  EXPECT_DOUBLE_EQ(restored.bestScore, 0.625);
+  EXPECT_EQ(restored.bestEpoch, 0);
+}
+
 TEST(CheckpointTest, OtherTopologyIsRefusedNamingTheParameter) {
   test::TempDir dir;
   UNet a(UNetOptions(1, 2).features({4, 8}));

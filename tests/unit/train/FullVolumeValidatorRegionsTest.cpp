@@ -58,10 +58,14 @@ TEST(FullVolumeValidatorRegionsTest, RegionsAndIgnoredSlab) {
   EXPECT_DOUBLE_EQ(s.lesionSensitivity[2], 0.0);
   EXPECT_DOUBLE_EQ(s.fpPerCase[2], 0.0);  // the blob on ignored voxels is no false positive
   const auto names = validator.columnNames();
-  ASSERT_EQ(names.size(), 12u);
+  ASSERT_EQ(names.size(), 15u);
   EXPECT_EQ(names[0], "vol_dice_r1");
   EXPECT_EQ(names[2], "vol_dice_r3");
   EXPECT_EQ(names[11], "vol_fp_per_case_r3");
+  EXPECT_EQ(names[12], "vol_lesion_f1_r1");
+  EXPECT_EQ(names[14], "vol_lesion_f1_r3");
+  EXPECT_DOUBLE_EQ(s.lesionF1[0], 1.0);  // its one lesion found, no false positive
+  EXPECT_DOUBLE_EQ(s.lesionF1[2], 0.0);  // its one lesion missed: 0 / (0 + 1 + 0)
 }
 
 }  // namespace

@@ -59,11 +59,42 @@ TEST(FullVolumeValidatorTest, ScoresMatchHandCounts) {
   EXPECT_NEAR(s.lesionSensitivity[0], 2.0 / 3.0, 1e-12);
   EXPECT_NEAR(s.lesionDice[0], 2.0 / 3.0, 1e-12);  // (0 + 1 + 1) / 3
   EXPECT_NEAR(s.fpPerCase[0], 0.5, 1e-12);          // one FP over two cases
-  EXPECT_EQ(validator.columnNames(),
-            (std::vector<std::string>{"vol_dice_1", "vol_lesion_sensitivity_1", "vol_lesion_dice_1", "vol_fp_per_case_1"}));
+  EXPECT_NEAR(s.lesionF1[0], 4.0 / 6.0, 1e-12);     // TP 2, FN 1, FP 1: 2*2 / (2*2 + 1 + 1)
+  EXPECT_EQ(validator.columnNames(), (std::vector<std::string>{"vol_dice_1", "vol_lesion_sensitivity_1",
+                                                               "vol_lesion_dice_1", "vol_fp_per_case_1",
+                                                               "vol_lesion_f1_1"}));
   const auto values = FullVolumeValidator::columnValues(s);
-  ASSERT_EQ(values.size(), 4u);
+  ASSERT_EQ(values.size(), 5u);
   EXPECT_DOUBLE_EQ(values[3], 0.5);
+  EXPECT_NEAR(values[4], 4.0 / 6.0, 1e-12);
+}
+
+// The lesion F1 pools the counts over the cases before the ratio (segeval's pooled
+// detection), which differs from the mean of per-case F1s.
+TEST(FullVolumeValidatorTest, LesionF1PoolsCountsOverCases) {
+  auto a = makeCase("a");
+  cube(a, true, true, 2, 2, 2, 3);     // detected
+  cube(a, false, true, 10, 2, 2, 2);   // false positive
+  cube(a, false, true, 2, 10, 10, 2);  // false positive
+  auto b = makeCase("b");
+  cube(b, true, false, 8, 8, 8, 3);    // missed
+  auto cases = std::make_shared<const std::vector<LoadedCase>>(std::vector<LoadedCase>{a, b});
+  const FullVolumeScores s = FullVolumeValidator(cases, options()).evaluate(imageToLogits);
+  // Pooled TP 1, FN 1, FP 2: 2 / (2 + 1 + 2) = 0.4 (per case: a 2/4, b 0/1, mean 0.25);
+  // sensitivity 1/2.
+  EXPECT_NEAR(s.lesionF1[0], 0.4, 1e-12);
+  EXPECT_NEAR(s.lesionSensitivity[0], 0.5, 1e-12);
+  EXPECT_NEAR(s.fpPerCase[0], 1.0, 1e-12);
+}
+
+// No reference and no predicted lesions: the F1 follows the empty rule (NaN by default,
+// 1 with empty_rule one), as in segeval.
+TEST(FullVolumeValidatorTest, LesionF1WithoutLesionsFollowsTheEmptyRule) {
+  auto cases = std::make_shared<const std::vector<LoadedCase>>(std::vector<LoadedCase>{makeCase("a")});
+  EXPECT_TRUE(std::isnan(FullVolumeValidator(cases, options()).evaluate(imageToLogits).lesionF1[0]));
+  auto o = options();
+  o.emptyRule = EmptyRule::One;
+  EXPECT_DOUBLE_EQ(FullVolumeValidator(cases, o).evaluate(imageToLogits).lesionF1[0], 1.0);
 }
 
 TEST(FullVolumeValidatorTest, EmptyPredictionScoresZero) {
