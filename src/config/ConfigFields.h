@@ -184,6 +184,7 @@ void visitFields(V& v, C& c) {
   v.field("dir", c.dir);
   v.field("checkpoint_every_minutes", c.checkpoint_every_minutes, NumberRange::greaterThan(0));
   v.choice("log_level", c.log_level, {"trace", "debug", "info", "warn", "error"});
+  v.field("tensorboard", c.tensorboard);
 }
 
 // The top level: one section per struct. TrainConfig::source is no key (toYaml writes

@@ -171,6 +171,7 @@ struct OutputConfig {
   std::string dir = "runs/default";
   double checkpoint_every_minutes = 30.0;
   std::string log_level = "info";  // trace | debug | info | warn | error
+  bool tensorboard = false;         // TensorBoard event files in RUN/tensorboard/
 };
 
 struct TrainConfig {

@@ -190,7 +190,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
     // A resumed run must be the same run: only the length of training and
     // operational keys (logging, loader threads, checkpoint interval) may change.
     static const std::vector<std::string> mayChange = {
-        "train.epochs", "output.log_level", "output.checkpoint_every_minutes", "data.num_workers", "data.cache_dir",
+        "train.epochs", "output.log_level", "output.checkpoint_every_minutes", "output.tensorboard", "data.num_workers", "data.cache_dir",
         "data.queue_depth", "output.dir", "dist.backend", "dist.timeout_s", "dist.rendezvous_timeout_s",
         "dist.bucket_mb"};
     const CheckpointState stored = readCheckpointState(latest.string());
@@ -339,6 +339,7 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
   options.loaderDepth = config.data.queue_depth;
   options.outputDir = outDir.string();
   options.checkpointEveryMinutes = config.output.checkpoint_every_minutes;
+  if (config.output.tensorboard) options.tensorboardDir = (outDir / "tensorboard").string();
   options.device = device;
   options.ampEnabled = config.amp.enabled;
   options.ampDtype = config.amp.dtype == "float16" ? c10::ScalarType::Half : c10::ScalarType::BFloat16;

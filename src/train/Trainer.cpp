@@ -13,6 +13,7 @@
 #include "core/Error.h"
 #include "core/IoError.h"
 #include "core/Log.h"
+#include "core/TensorBoardWriter.h"
 #include "core/Autocast.h"
 #include "data/BatchLoader.h"
 #include "losses/DeepSupervisionLoss.h"
@@ -294,7 +295,27 @@ void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice
   out << "\n";
   out.flush();
   if (!out) throw IoError("cannot write " + path.string() + " (disk full or I/O error)");
+  writeScalars(trainLoss, valDice, seconds, fullVal);
   loaderWaitSeconds_ = 0.0;
+}
+
+// Tags group metrics.csv's columns for TensorBoard's panels: "<group>/<column>".
+void Trainer::writeScalars(double trainLoss, const std::vector<double>& valDice, double seconds,
+                           const std::vector<double>& fullVal) {
+  if (!tensorboard_) return;
+  std::vector<std::pair<std::string, double>> values = {
+      {"loss/train_loss", trainLoss}, {"optim/lr", learningRateAt(schedule_, state_.iteration)}};
+  for (size_t c = 0; c < valDice.size(); ++c) values.emplace_back("pseudo_dice/val_dice_" + std::to_string(c + 1), valDice[c]);
+  if (state_.emaDice >= 0) values.emplace_back("pseudo_dice/ema_dice", state_.emaDice);
+  if (options_.fullValidator) {
+    const auto names = options_.fullValidator->columnNames();
+    for (size_t k = 0; k < names.size() && k < fullVal.size(); ++k) values.emplace_back("full_volume/" + names[k], fullVal[k]);
+  }
+  values.emplace_back("time/seconds", seconds);
+  values.emplace_back("time/loader_wait_s", loaderWaitSeconds_);
+  values.emplace_back("optim/skipped_steps", static_cast<double>(scaler_.skippedSteps()));
+  tensorboard_->scalars(values, state_.epoch);
+  tensorboard_->flush();
 }
 
 // metrics.csv is appended per epoch, but a run killed after an epoch's row and before its
@@ -337,6 +358,10 @@ TrainSummary Trainer::run() {
   auto log = logger("train");
   fs::create_directories(options_.outputDir);
   if (isMain()) trimMetrics(options_.outputDir, state_.iteration);
+  // The epochs after the restored one are written again: TensorBoard drops what earlier
+  // files hold from that step on (a fresh run: step 1, everything of a failed earlier run).
+  if (isMain() && !options_.tensorboardDir.empty())
+    tensorboard_ = std::make_shared<TensorBoardWriter>(options_.tensorboardDir, state_.epoch + 1);
   model_->to(options_.device);
   if (options_.parallel) options_.parallel->broadcastFromMain(*model_);
   BatchLoader loader(trainSampler_, options_.loaderWorkers, options_.loaderDepth,

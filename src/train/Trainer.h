@@ -25,6 +25,8 @@
 
 namespace seg {
 
+class TensorBoardWriter;
+
 using LossFn = std::function<torch::Tensor(const torch::Tensor& logits, const torch::Tensor& labels)>;
 
 // What the trainer minimises: the loss in its two halves (losses/LossTerms.h) and the reducer
@@ -92,6 +94,9 @@ struct TrainerOptions {
   // freezeEncoderEpochs epochs (train/InitFrom.h setParametersFrozen), then train. A
   // function of the epoch, so a run resumed inside the frozen phase freezes the same.
   int64_t freezeEncoderEpochs = 0;
+  // Non-empty: rank 0 also writes each epoch's metrics.csv values as TensorBoard scalars
+  // into this folder (core/TensorBoardWriter.h; output.tensorboard, docs/training.md).
+  std::string tensorboardDir;
 };
 
 struct TrainSummary {
@@ -130,6 +135,9 @@ class Trainer {
   bool selectBest(const FullVolumeScores* fullScores);
   void appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds,
                      const std::vector<double>& fullVal);
+  // The same values as TensorBoard scalars at step = epoch (when options_.tensorboardDir is set).
+  void writeScalars(double trainLoss, const std::vector<double>& valDice, double seconds,
+                    const std::vector<double>& fullVal);
 
   UNet model_;
   TrainLoss loss_;
@@ -147,6 +155,7 @@ class Trainer {
   double loaderWaitSeconds_ = 0.0;  // time the loop waited for batches this epoch
   ProgressLine progress_;
   std::chrono::steady_clock::time_point lastSave_;
+  std::shared_ptr<TensorBoardWriter> tensorboard_;  // rank 0 with options_.tensorboardDir
 };
 
 }  // namespace seg

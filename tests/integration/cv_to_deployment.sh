@@ -79,6 +79,24 @@ import csv, sys
 models = {r["model"] for r in csv.DictReader(open(sys.argv[1] + "/members.csv"))}
 assert models == {"fold_0", "fold_1", "fold_2", "ensemble"}, models
 PY
+# A member's row is what that fold predicts alone (same cases, same postprocessing), and the
+# ensemble's row is the ensemble run's own cases.csv.
+"$BIN/segeval" --checkpoint run/fold_1/checkpoint_final.pt --images data/imagesTs --labels data/labelsTs \
+  --output alone --no-distances > alone.out 2> alone.err || fail "segeval of fold 1 alone: $(tail -3 alone.err)"
+"$PY" - ens alone <<'PY' || fail "members.csv disagrees with the member run alone"
+import csv, math, sys
+ens, alone = sys.argv[1:]
+def mean_dice(path):
+    d = [float(r["dice"] or "nan") for r in csv.DictReader(open(path)) if r["class"] == "1"]
+    d = [v for v in d if not math.isnan(v)]
+    return sum(d) / len(d)
+rows = {}
+for r in csv.DictReader(open(ens + "/members.csv")):  # rows per model in class order: class 1 first
+    rows.setdefault(r["model"], r)
+for model, cases in (("fold_1", alone + "/cases.csv"), ("ensemble", ens + "/cases.csv")):
+    got, want = float(rows[model]["mean_dice"]), mean_dice(cases)
+    assert math.isclose(got, want, abs_tol=1e-6), (model, got, want)
+PY
 
 # 4. TorchScript export: Python's torch.jit.load gives segtrain's logits.
 "$BIN/segtrain" export --torchscript --checkpoint run/fold_0/checkpoint_final.pt --out model.pt --check-io io.pt \

@@ -128,6 +128,7 @@ void expectSameConfig(const TrainConfig& a, const TrainConfig& b) {
   EXPECT_EQ(a.output.dir, b.output.dir);
   EXPECT_EQ(a.output.checkpoint_every_minutes, b.output.checkpoint_every_minutes);
   EXPECT_EQ(a.output.log_level, b.output.log_level);
+  EXPECT_EQ(a.output.tensorboard, b.output.tensorboard);
 }
 
 const char* const kMinimal = "data:\n  root: data/x\n";

@@ -97,6 +97,7 @@ inline TrainConfig everyFieldChanged() {
   c.output.dir = "yes";  // a YAML 1.1 boolean word: must come back as a string
   c.output.checkpoint_every_minutes = 0.5;
   c.output.log_level = "trace";
+  c.output.tensorboard = true;
   return c;
 }
 
