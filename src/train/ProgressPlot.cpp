@@ -196,12 +196,22 @@ std::string renderProgressSvg(const MetricsTable& t, const std::string& title) {
   const int epochCol = t.column("epoch");
   if (epochCol < 0) throw InputError("metrics table has no 'epoch' column");
   std::vector<Panel> panels{{"train loss", {}, false}, {"validation Dice", {}, true}, {"learning rate", {}, false}};
+  // Full-volume lesion metrics (sensitivity, F1, lesion Dice: all in [0, 1]) get a panel of their
+  // own, drawn only when the run validates full volumes; false positives per case is a count and
+  // stays in metrics.csv.
+  Panel lesion{"full-volume lesion metrics", {}, true};
+  const auto startsWith = [](const std::string& s, const char* p) { return s.rfind(p, 0) == 0; };
   for (int c = 0; c < static_cast<int>(t.columns.size()); ++c) {
     const auto& name = t.columns[c];
     if (name == "train_loss") panels[0].columns.push_back(c);
-    if (name.find("dice") != std::string::npos) panels[1].columns.push_back(c);
+    if (startsWith(name, "vol_lesion_sensitivity_") || startsWith(name, "vol_lesion_f1_") ||
+        startsWith(name, "vol_lesion_dice_"))
+      lesion.columns.push_back(c);
+    else if (name.find("dice") != std::string::npos)
+      panels[1].columns.push_back(c);
     if (name == "lr") panels[2].columns.push_back(c);
   }
+  if (!lesion.columns.empty()) panels.insert(panels.begin() + 2, lesion);
   double xLo = std::numeric_limits<double>::infinity(), xHi = -xLo;
   for (const auto& row : t.rows)
     if (std::isfinite(row[epochCol])) xLo = std::min(xLo, row[epochCol]), xHi = std::max(xHi, row[epochCol]);

@@ -39,6 +39,12 @@ for k in ("vol_dice_1", "vol_lesion_sensitivity_1", "vol_lesion_dice_1", "vol_fp
     assert [r[k] != "" for r in rows] == [False, True, False], (k, rows)
 assert 0.0 <= float(rows[1]["vol_dice_1"]) <= 1.0 and float(rows[1]["vol_fp_per_case_1"]) >= 0
 assert series["series-vol_dice_1"].tag.endswith("circle"), series["series-vol_dice_1"].tag
+# The lesion metrics in [0, 1] have their own panel; false positives per case (a count) are not drawn.
+for k in ("vol_lesion_sensitivity_1", "vol_lesion_dice_1", "vol_lesion_f1_1"):
+    assert series["series-" + k].tag.endswith("circle"), (k, sorted(series))
+assert "series-vol_fp_per_case_1" not in series, sorted(series)
+titles = [e.text for e in root.iter() if e.get("class") == "title"]
+assert "full-volume lesion metrics" in titles, titles
 # The loss line falls where the loss falls: SVG y grows downwards.
 loss = [float(r["train_loss"]) for r in rows]
 ys = [float(p.split(",")[1]) for p in series["series-train_loss"].get("points").split()]

@@ -59,6 +59,33 @@ TEST(ProgressPlotTest, DrawsEverySeriesInItsPanel) {
   EXPECT_EQ(svg.find("nan"), std::string::npos);
 }
 
+TEST(ProgressPlotTest, FullVolumeLesionMetricsGetTheirOwnPanel) {
+  const char* csv =
+      "epoch,lr,train_loss,val_dice_1,vol_dice_1,vol_lesion_sensitivity_1,vol_lesion_dice_1,vol_fp_per_case_1,"
+      "vol_lesion_f1_1\n"
+      "1,0.01,0.9,0.2,0.3,0.5,0.4,2,0.6\n"
+      "2,0.009,0.8,0.3,0.4,0.75,0.5,1,0.8\n";
+  const std::string svg = renderProgressSvg(parseMetricsCsv(csv, "m.csv"), "r");
+  EXPECT_EQ(count(svg, "<g class=\"panel\">"), 4);
+  const auto dicePanel = svg.find(">validation Dice<");
+  const auto lesionPanel = svg.find(">full-volume lesion metrics<");
+  const auto lrPanel = svg.find(">learning rate<");
+  ASSERT_NE(dicePanel, std::string::npos);
+  ASSERT_NE(lesionPanel, std::string::npos);
+  ASSERT_NE(lrPanel, std::string::npos);
+  EXPECT_LT(dicePanel, lesionPanel);
+  EXPECT_LT(lesionPanel, lrPanel);
+  const auto in = [&](const char* id, std::size_t from, std::size_t to) {
+    const auto at = svg.find(std::string("id=\"series-") + id + "\"");
+    return at != std::string::npos && at > from && at < to;
+  };
+  EXPECT_TRUE(in("val_dice_1", dicePanel, lesionPanel));
+  EXPECT_TRUE(in("vol_dice_1", dicePanel, lesionPanel));
+  for (const char* id : {"vol_lesion_sensitivity_1", "vol_lesion_dice_1", "vol_lesion_f1_1"})
+    EXPECT_TRUE(in(id, lesionPanel, lrPanel)) << id;
+  EXPECT_EQ(svg.find("series-vol_fp_per_case_1"), std::string::npos) << "a count, not in [0, 1]";
+}
+
 TEST(ProgressPlotTest, NiceTicksCoverTheRange) {
   const auto t = niceTicks(0.0, 1.0, 5);
   ASSERT_EQ(t.size(), 6u);
