@@ -190,9 +190,9 @@ TrainSummary runTrainJob(const TrainConfig& userConfig, const TrainJobOptions& j
     // A resumed run must be the same run: only the length of training and
     // operational keys (logging, loader threads, checkpoint interval) may change.
     static const std::vector<std::string> mayChange = {
-        "train.epochs", "output.log_level", "output.checkpoint_every_minutes", "output.tensorboard", "data.num_workers", "data.cache_dir",
-        "data.queue_depth", "output.dir", "dist.backend", "dist.timeout_s", "dist.rendezvous_timeout_s",
-        "dist.bucket_mb"};
+        "train.epochs",      "output.log_level", "output.checkpoint_every_minutes", "output.tensorboard",
+        "data.num_workers",  "data.cache_dir",   "data.queue_depth",                "output.dir",
+        "dist.backend",      "dist.timeout_s",   "dist.rendezvous_timeout_s",       "dist.bucket_mb"};
     const CheckpointState stored = readCheckpointState(latest.string());
     const TrainConfig previous = parseTrainConfig(stored.configYaml, latest.string() + " (stored config)");
     takeResolvedKeys(config.data, previous.data);

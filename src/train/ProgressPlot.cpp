@@ -200,12 +200,10 @@ std::string renderProgressSvg(const MetricsTable& t, const std::string& title) {
   // own, drawn only when the run validates full volumes; false positives per case is a count and
   // stays in metrics.csv.
   Panel lesion{"full-volume lesion metrics", {}, true};
-  const auto startsWith = [](const std::string& s, const char* p) { return s.rfind(p, 0) == 0; };
   for (int c = 0; c < static_cast<int>(t.columns.size()); ++c) {
     const auto& name = t.columns[c];
     if (name == "train_loss") panels[0].columns.push_back(c);
-    if (startsWith(name, "vol_lesion_sensitivity_") || startsWith(name, "vol_lesion_f1_") ||
-        startsWith(name, "vol_lesion_dice_"))
+    if (name.rfind("vol_lesion_", 0) == 0)  // sensitivity, lesion Dice, F1 (vol_fp_per_case_ is not)
       lesion.columns.push_back(c);
     else if (name.find("dice") != std::string::npos)
       panels[1].columns.push_back(c);

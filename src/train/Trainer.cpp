@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 
 #include "core/AtomicFile.h"
@@ -262,60 +263,79 @@ bool Trainer::selectBest(const FullVolumeScores* fullScores) {
   return true;
 }
 
+namespace {
+
+// TensorBoard groups metrics.csv's columns into panels: "<group>/<column>". Empty: not a scalar
+// of its own (epoch and iteration are the step).
+std::string tensorboardTag(const std::string& column) {
+  if (column == "epoch" || column == "iteration") return "";
+  if (column == "train_loss") return "loss/" + column;
+  if (column == "lr" || column == "skipped_steps") return "optim/" + column;
+  if (column == "seconds" || column == "loader_wait_s") return "time/" + column;
+  if (column.rfind("vol_", 0) == 0) return "full_volume/" + column;
+  if (column.rfind("val_dice_", 0) == 0 || column == "ema_dice") return "pseudo_dice/" + column;
+  return "metrics/" + column;
+}
+
+// A metrics.csv cell: whole numbers (epoch, iteration, counts) as integers, NaN empty.
+void writeCell(std::ostream& out, double v) {
+  if (std::isnan(v)) return;
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15)
+    out << static_cast<int64_t>(v);
+  else
+    out << v;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, double>> Trainer::epochRow(double trainLoss, const std::vector<double>& valDice,
+                                                              double seconds,
+                                                              const std::vector<double>& fullVal) const {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<std::pair<std::string, double>> row = {{"epoch", static_cast<double>(state_.epoch)},
+                                                     {"iteration", static_cast<double>(state_.iteration)},
+                                                     {"lr", learningRateAt(schedule_, state_.iteration)},
+                                                     {"train_loss", trainLoss}};
+  for (int64_t c = 1; c <= scoredColumns(options_); ++c)
+    row.emplace_back("val_dice_" + std::to_string(c), valDice.empty() ? nan : valDice[c - 1]);
+  row.emplace_back("ema_dice", state_.emaDice >= 0 ? state_.emaDice : nan);
+  row.emplace_back("seconds", seconds);
+  row.emplace_back("loader_wait_s", loaderWaitSeconds_);
+  row.emplace_back("skipped_steps", static_cast<double>(scaler_.skippedSteps()));
+  if (options_.fullValidator) {
+    const auto names = options_.fullValidator->columnNames();
+    for (size_t k = 0; k < names.size(); ++k) row.emplace_back(names[k], k < fullVal.size() ? fullVal[k] : nan);
+  }
+  return row;
+}
+
 void Trainer::appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds,
                             const std::vector<double>& fullVal) {
   if (!isMain()) return;
+  const auto row = epochRow(trainLoss, valDice, seconds, fullVal);
   const fs::path path = fs::path(options_.outputDir) / "metrics.csv";
   const bool fresh = !fs::exists(path);
   std::ofstream out(path, std::ios::app);
   if (!out) throw InputError("cannot write " + path.string());
   if (fresh) {
-    out << "epoch,iteration,lr,train_loss";
-    for (int64_t c = 1; c <= scoredColumns(options_); ++c) out << ",val_dice_" << c;
-    out << ",ema_dice,seconds,loader_wait_s,skipped_steps";
-    if (options_.fullValidator)
-      for (const auto& name : options_.fullValidator->columnNames()) out << "," << name;
+    for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << row[i].first;
     out << "\n";
   }
-  out << state_.epoch << "," << state_.iteration << "," << learningRateAt(schedule_, state_.iteration) << ","
-      << trainLoss;
-  for (int64_t c = 1; c <= scoredColumns(options_); ++c) {
-    out << ",";
-    if (!valDice.empty() && !std::isnan(valDice[c - 1])) out << valDice[c - 1];
-  }
-  out << "," << (state_.emaDice >= 0 ? std::to_string(state_.emaDice) : std::string()) << "," << seconds << ","
-      << loaderWaitSeconds_ << "," << scaler_.skippedSteps();
-  if (options_.fullValidator) {
-    const size_t n = options_.fullValidator->columnNames().size();
-    for (size_t k = 0; k < n; ++k) {
-      out << ",";
-      if (k < fullVal.size() && !std::isnan(fullVal[k])) out << fullVal[k];
-    }
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (i) out << ",";
+    writeCell(out, row[i].second);
   }
   out << "\n";
   out.flush();
   if (!out) throw IoError("cannot write " + path.string() + " (disk full or I/O error)");
-  writeScalars(trainLoss, valDice, seconds, fullVal);
-  loaderWaitSeconds_ = 0.0;
-}
-
-// Tags group metrics.csv's columns for TensorBoard's panels: "<group>/<column>".
-void Trainer::writeScalars(double trainLoss, const std::vector<double>& valDice, double seconds,
-                           const std::vector<double>& fullVal) {
-  if (!tensorboard_) return;
-  std::vector<std::pair<std::string, double>> values = {
-      {"loss/train_loss", trainLoss}, {"optim/lr", learningRateAt(schedule_, state_.iteration)}};
-  for (size_t c = 0; c < valDice.size(); ++c) values.emplace_back("pseudo_dice/val_dice_" + std::to_string(c + 1), valDice[c]);
-  if (state_.emaDice >= 0) values.emplace_back("pseudo_dice/ema_dice", state_.emaDice);
-  if (options_.fullValidator) {
-    const auto names = options_.fullValidator->columnNames();
-    for (size_t k = 0; k < names.size() && k < fullVal.size(); ++k) values.emplace_back("full_volume/" + names[k], fullVal[k]);
+  if (tensorboard_) {
+    std::vector<std::pair<std::string, double>> scalars;
+    for (const auto& [column, value] : row)
+      if (auto tag = tensorboardTag(column); !tag.empty()) scalars.emplace_back(std::move(tag), value);
+    tensorboard_->scalars(scalars, state_.epoch);
+    tensorboard_->flush();
   }
-  values.emplace_back("time/seconds", seconds);
-  values.emplace_back("time/loader_wait_s", loaderWaitSeconds_);
-  values.emplace_back("optim/skipped_steps", static_cast<double>(scaler_.skippedSteps()));
-  tensorboard_->scalars(values, state_.epoch);
-  tensorboard_->flush();
+  loaderWaitSeconds_ = 0.0;
 }
 
 // metrics.csv is appended per epoch, but a run killed after an epoch's row and before its

@@ -10,6 +10,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "core/LabelEncoding.h"
 #include "data/PatchSampler.h"
@@ -135,9 +136,10 @@ class Trainer {
   bool selectBest(const FullVolumeScores* fullScores);
   void appendMetrics(double trainLoss, const std::vector<double>& valDice, double seconds,
                      const std::vector<double>& fullVal);
-  // The same values as TensorBoard scalars at step = epoch (when options_.tensorboardDir is set).
-  void writeScalars(double trainLoss, const std::vector<double>& valDice, double seconds,
-                    const std::vector<double>& fullVal);
+  // One epoch's metrics.csv row as (column, value), NaN = not measured (an empty cell); the
+  // same values go to TensorBoard at step = epoch when options_.tensorboardDir is set.
+  std::vector<std::pair<std::string, double>> epochRow(double trainLoss, const std::vector<double>& valDice,
+                                                       double seconds, const std::vector<double>& fullVal) const;
 
   UNet model_;
   TrainLoss loss_;
