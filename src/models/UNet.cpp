@@ -2,10 +2,13 @@
 
 #include <torch/nn.h>
 
+#include <ATen/autocast_mode.h>
+
 #include <algorithm>
 #include <memory>
 #include <sstream>
 
+#include "models/FusedNormAct.h"
 #include "models/ResidualBlocks.h"
 #include "models/StageCheckpoint.h"
 #include "models/UNetInference.h"
@@ -217,7 +220,43 @@ int64_t UNetImpl::sizeDivisor() const {
   return *std::max_element(d.begin(), d.end());
 }
 
-torch::Tensor UNetImpl::runStage(torch::nn::ModuleList& list, size_t index, const torch::Tensor& x) {
+namespace {
+// A plain stage's modules in order, each InstanceNorm3d and the LeakyReLU after it (an
+// eval-mode or p = 0 Dropout3d between them is the identity) as one fused autograd op on
+// channels-last activations; the convolutions follow their input's layout.
+torch::Tensor fusedStageForward(torch::nn::SequentialImpl& stage, torch::Tensor x) {
+  const size_t n = stage.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (auto* norm = stage[i]->as<torch::nn::InstanceNorm3d>()) {
+      size_t j = i + 1;
+      while (j < n && stage[j]->as<torch::nn::Dropout3d>()) ++j;
+      if (j < n) {
+        if (auto* act = stage[j]->as<torch::nn::LeakyReLU>()) {
+          x = instanceNormLeakyReluTrainable(x, norm->weight, norm->bias, norm->options.eps(),
+                                             act->options.negative_slope());
+          i = j;
+          continue;
+        }
+      }
+    }
+    x = (stage.begin() + static_cast<std::ptrdiff_t>(i))->forward<torch::Tensor>(x);
+  }
+  return x;
+}
+}  // namespace
+
+bool UNetImpl::fusedTrainingApplies(const torch::Tensor& x) const {
+  // Tracing (TorchScript export) runs without grad and so keeps the module path, whose
+  // operations the tracer can record.
+  return options_.fused_training() && options_.encoder() == "plain" && options_.norm() == "instance" &&
+         options_.negative_slope() >= 0.0 && !options_.checkpointing() &&
+         (options_.dropout() == 0.0 || !is_training()) &&
+         torch::GradMode::is_enabled() && instanceNormLeakyReluTrainableApplies(x) &&
+         !at::autocast::is_autocast_enabled(c10::DeviceType::CPU);
+}
+
+torch::Tensor UNetImpl::runStage(torch::nn::ModuleList& list, size_t index, const torch::Tensor& x, bool fused) {
+  if (fused) return fusedStageForward(*list[index]->as<torch::nn::Sequential>(), x);
   if (options_.checkpointing() && is_training() && torch::GradMode::is_enabled()) {
     return checkpointStage(std::dynamic_pointer_cast<torch::nn::SequentialImpl>(list->ptr(index)), x);
   }
@@ -236,11 +275,13 @@ void UNetImpl::checkInput(const torch::Tensor& x) const {
 std::vector<torch::Tensor> UNetImpl::run(torch::Tensor x, bool allLevels) {
   const int64_t stages = static_cast<int64_t>(options_.features().size());
   checkInput(x);
+  const bool fused = fusedTrainingApplies(x);
+  if (fused) x = channelsLast(x);
   std::vector<torch::Tensor> skips;
   skips.reserve(stages);
-  if (stemModules_ > 0) x = runStage(encoder_, 0, x);
+  if (stemModules_ > 0) x = runStage(encoder_, 0, x, fused);
   for (int64_t s = 0; s < stages; ++s) {
-    x = runStage(encoder_, stemModules_ + s, x);
+    x = runStage(encoder_, stemModules_ + s, x, fused);
     skips.push_back(x);
   }
   std::vector<torch::Tensor> lowRes;  // deep-supervision logits, lowest resolution first
@@ -249,12 +290,13 @@ std::vector<torch::Tensor> UNetImpl::run(torch::Tensor x, bool allLevels) {
     x = upsample_[d]->as<torch::nn::ConvTranspose3d>()->forward(x);
     x = torch::cat({x, skips[s]}, 1);
     skips[s] = torch::Tensor();  // drop the reference early: the skip is in the graph now
-    x = runStage(decoder_, d, x);
+    x = runStage(decoder_, d, x, fused);
     if (allLevels && dsHeads_ && d < stages - 2) {
-      lowRes.push_back(dsHeads_[d]->as<torch::nn::Conv3d>()->forward(x));
+      lowRes.push_back(dsHeads_[d]->as<torch::nn::Conv3d>()->forward(x).contiguous());
     }
   }
-  std::vector<torch::Tensor> out{head_->forward(x)};
+  // Logits in NCDHW whatever the layout inside (a copy of num_classes channels when fused).
+  std::vector<torch::Tensor> out{head_->forward(x).contiguous()};
   out.insert(out.end(), lowRes.rbegin(), lowRes.rend());
   return out;
 }

@@ -74,6 +74,12 @@ struct UNetOptions {
   // (models/UNetInference.h: oneDNN convolutions, fused instance norm + LeakyReLU, no
   // concatenation copies); false keeps the module-by-module forward everywhere.
   TORCH_ARG(bool, fused_inference) = true;
+  // CPU float32 forward with autograd (training; not under autocast, checkpointing or
+  // training-mode dropout): activations channels-last from the first convolution on, each
+  // instance norm + LeakyReLU one autograd op (models/FusedNormAct.h). Same parameters,
+  // same result within float rounding; the returned logits are NCDHW. false keeps the
+  // module-by-module forward.
+  TORCH_ARG(bool, fused_training) = true;
 };
 
 class UNetImpl : public torch::nn::Module {
@@ -98,7 +104,8 @@ class UNetImpl : public torch::nn::Module {
   torch::nn::Sequential makeResidualStage(int64_t in, int64_t out, const std::array<int64_t, 3>& kernel,
                                           const std::array<int64_t, 3>& firstStride, int64_t blocks);
   torch::nn::Sequential makeResidualDecoderStage(int64_t in, int64_t out, const std::array<int64_t, 3>& kernel);
-  torch::Tensor runStage(torch::nn::ModuleList& list, size_t index, const torch::Tensor& x);
+  torch::Tensor runStage(torch::nn::ModuleList& list, size_t index, const torch::Tensor& x, bool fused);
+  bool fusedTrainingApplies(const torch::Tensor& x) const;
   std::vector<torch::Tensor> run(torch::Tensor x, bool allLevels);
   void checkInput(const torch::Tensor& x) const;
   friend torch::Tensor fusedInferenceForward(UNetImpl& net, const torch::Tensor& x);

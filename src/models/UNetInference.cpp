@@ -16,25 +16,29 @@ std::vector<int64_t> vec(const std::array<int64_t, 3>& a) { return {a[0], a[1], 
 
 // oneDNN for every shape when this LibTorch has it (at::_convolution's heuristic would
 // pick im2col for batch-1 inputs with few planes); the result is the same convolution.
+// x is channels-last and so is the result (oneDNN follows the input's layout).
 torch::Tensor convolution(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                           const std::vector<int64_t>& stride, const std::vector<int64_t>& padding) {
   const std::vector<int64_t> dilation{1, 1, 1};
-  if (at::hasMKLDNN()) return at::mkldnn_convolution(x.contiguous(), weight, bias, padding, stride, dilation, 1);
-  return at::conv3d(x, weight, bias, stride, padding, dilation, 1);
+  if (at::hasMKLDNN()) return channelsLast(at::mkldnn_convolution(x, weight, bias, padding, stride, dilation, 1));
+  return channelsLast(at::conv3d(x, weight, bias, stride, padding, dilation, 1));
 }
 
 // Transposed convolution with kernel == stride (no overlap, optional bias), written into `out`
-// (B, Cout, D*kz, H*ky, W*kx), a channel slice of the concatenation buffer. Each input
-// voxel becomes a kz*ky*kx block, so it is one GEMM (Cout*K, Cin) x (Cin, D*H*W) per
-// sample and a strided copy into place (what slow_conv_transpose3d computes, without its
-// col2vol pass and the separate copy that torch::cat would make).
+// (B, Cout, D*kz, H*ky, W*kx), a channel slice of the channels-last concatenation buffer.
+// Each input voxel becomes a kz*ky*kx block, so it is one GEMM (D*H*W, Cin) x (Cin, K*Cout)
+// per sample on the channels-last input and a strided copy of Cout-long runs into place
+// (what slow_conv_transpose3d computes, without its col2vol pass and the separate copy
+// that torch::cat would make).
 void upsampleInto(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                   const std::array<int64_t, 3>& k, const torch::Tensor& out) {
   const int64_t cin = x.size(1), cout = weight.size(1), d = x.size(2), h = x.size(3), w = x.size(4);
-  const auto matrix = weight.reshape({cin, cout * k[0] * k[1] * k[2]}).t();
+  // weight (Cin, Cout, kz, ky, kx) -> (Cin, kz*ky*kx*Cout): columns ordered as the output voxels.
+  const auto matrix = weight.permute({0, 2, 3, 4, 1}).reshape({cin, k[0] * k[1] * k[2] * cout});
   for (int64_t b = 0; b < x.size(0); ++b) {
-    const auto y = at::mm(matrix, x[b].reshape({cin, d * h * w})).view({cout, k[0], k[1], k[2], d, h, w});
-    out[b].view({cout, d, k[0], h, k[1], w, k[2]}).copy_(y.permute({0, 4, 1, 5, 2, 6, 3}));
+    const auto voxels = x[b].permute({1, 2, 3, 0}).reshape({d * h * w, cin});
+    const auto y = at::mm(voxels, matrix).view({d, h, w, k[0], k[1], k[2], cout});
+    out[b].permute({1, 2, 3, 0}).view({d, k[0], h, k[1], w, k[2], cout}).copy_(y.permute({0, 3, 1, 4, 2, 5, 6}));
   }
   if (bias.defined()) out.add_(bias.view({1, cout, 1, 1, 1}));
 }
@@ -92,13 +96,14 @@ torch::Tensor fusedInferenceForward(UNetImpl& net, const torch::Tensor& input) {
   const int64_t batch = input.size(0);
   // concat[s] = [upsampled stage s+1 | skip of stage s], (B, 2 f[s], size of stage s).
   std::vector<torch::Tensor> concat(stages);
-  torch::Tensor x = input;
+  torch::Tensor x = channelsLast(input);
+  const auto layout = input.options().memory_format(at::MemoryFormat::ChannelsLast3d);
   std::array<int64_t, 3> size{input.size(2), input.size(3), input.size(4)};
   for (int64_t s = 0; s < stages; ++s) {
     for (int a = 0; a < 3; ++a) size[a] /= net.strides_[s][a];
     torch::Tensor skip;
     if (s + 1 < stages) {
-      concat[s] = torch::empty({batch, 2 * f[s], size[0], size[1], size[2]}, input.options());
+      concat[s] = torch::empty({batch, 2 * f[s], size[0], size[1], size[2]}, layout);
       skip = concat[s].narrow(1, f[s], f[s]);
     }
     x = runStage(*net.encoder_[s]->as<torch::nn::Sequential>(), net.kernels_[s], net.strides_[s], x, skip);
@@ -110,7 +115,9 @@ torch::Tensor fusedInferenceForward(UNetImpl& net, const torch::Tensor& input) {
     x = runStage(*net.decoder_[d]->as<torch::nn::Sequential>(), net.kernels_[s], {1, 1, 1}, concat[s], {});
     concat[s] = torch::Tensor();
   }
-  return convolution(x, net.head_->weight, net.head_->bias, {1, 1, 1}, {0, 0, 0});
+  // The logits leave in NCDHW, the layout every caller of forward() gets (one copy of
+  // num_classes channels).
+  return convolution(x, net.head_->weight, net.head_->bias, {1, 1, 1}, {0, 0, 0}).contiguous();
 }
 
 }  // namespace seg

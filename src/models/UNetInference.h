@@ -3,6 +3,9 @@
 // UNetImpl's module-by-module forward). UNetImpl::forward switches to it by itself when
 // fusedInferenceApplies(); segeval, validation and the benchmark get it that way.
 // What it does differently, each measured on the P6 benchmark (docs/evaluation.md):
+// - every activation channels-last (NDHWC) from the first convolution to the head, where
+//   oneDNN's 3D convolutions run 1.3-2x faster than on NCDHW at the upper stages; the
+//   logits are returned in NCDHW;
 // - every convolution through oneDNN (at::mkldnn_convolution); LibTorch 1.13 sends
 //   batch-1 convolutions with few input planes (the 1-channel first layer, the deep
 //   stages of a 64^3 tile) to the slow im2col path, 2-5x slower there;

@@ -166,7 +166,7 @@ TEST_F(UNetTest, GradientsReachEveryParameterIncludingDeepSupervisionHeads) {
 std::vector<torch::Tensor> gradientsOf(bool checkpointing, bool deep, const std::string& norm) {
   torch::manual_seed(3);
   UNet net(UNetOptions(2, 3).features({4, 8, 16}).norm(norm).strides({{1, 1, 1}, {1, 2, 2}, {2, 2, 2}})
-               .deep_supervision(deep).checkpointing(checkpointing));
+               .deep_supervision(deep).checkpointing(checkpointing).fused_training(false));
   const auto x = torch::randn({2, 2, 4, 8, 8}, torch::requires_grad());
   projection(net->forwardAll(x)).backward();
   std::vector<torch::Tensor> grads{x.grad().clone()};
@@ -183,6 +183,56 @@ TEST_F(UNetTest, CheckpointingGivesTheSameGradients) {
       for (size_t i = 0; i < plain.size(); ++i) {
         test::expectTensorClose(plain[i], recomputed[i], 1e-6, 1e-5,
                                 norm + " deep=" + std::to_string(deep) + " tensor " + std::to_string(i));
+      }
+    }
+  }
+}
+
+// The CPU training path (channels-last activations, fused instance norm + LeakyReLU)
+// against the module-by-module forward, both in float32, with the module forward in float64
+// as the reference: the logits at every level and every gradient must be as close to it as
+// the float32 module forward's are (float rounding of different summation orders, no more).
+std::vector<torch::Tensor> trainingOutputs(bool fused, int64_t inChannels, double dropout, torch::Dtype dtype) {
+  torch::manual_seed(7);
+  UNet net(UNetOptions(inChannels, 3).features({4, 8, 16}).strides({{1, 1, 1}, {1, 2, 2}, {2, 2, 2}})
+               .deep_supervision(true).dropout(dropout).fused_training(fused));
+  net->to(dtype);
+  torch::manual_seed(8);
+  const auto x = torch::randn({2, inChannels, 4, 8, 8}).to(dtype).requires_grad_(true);
+  torch::manual_seed(9);  // the same dropout masks on every side
+  const auto outs = net->forwardAll(x);
+  projection(outs).backward();
+  std::vector<torch::Tensor> result;
+  for (const auto& o : outs) {
+    EXPECT_TRUE(o.is_contiguous()) << "logits leave in NCDHW";
+    result.push_back(o.detach().to(torch::kFloat64));
+  }
+  result.push_back(x.grad().to(torch::kFloat64));
+  for (const auto& p : net->parameters()) result.push_back(p.grad().to(torch::kFloat64));
+  return result;
+}
+
+TEST_F(UNetTest, FusedTrainingPathIsAsCloseToFloat64AsTheModuleForward) {
+  for (int64_t inChannels : {1, 2}) {
+    for (double dropout : {0.0, 0.2}) {  // with training-mode dropout the module path runs on both sides
+      const auto exact = trainingOutputs(false, inChannels, dropout, torch::kFloat64);
+      const auto plain = trainingOutputs(false, inChannels, dropout, torch::kFloat32);
+      const auto fused = trainingOutputs(true, inChannels, dropout, torch::kFloat32);
+      ASSERT_EQ(exact.size(), fused.size());
+      for (size_t i = 0; i < exact.size(); ++i) {
+        if (exact[i].abs().max().item<double>() < 1e-10) {
+          // A convolution bias in front of an instance norm: its gradient is exactly zero (the
+          // norm subtracts the mean), float32 leaves summation noise on both paths.
+          EXPECT_LT(fused[i].abs().max().item<double>(), 1e-4) << "tensor " << i;
+          continue;
+        }
+        const double scale = std::max(1.0, exact[i].abs().max().item<double>());
+        const double plainError = test::maxAbsDiff(plain[i], exact[i]) / scale;
+        const double fusedError = test::maxAbsDiff(fused[i], exact[i]) / scale;
+        // Measured: within 3.4x of the module path's error, at most 1.5e-5 of the scale.
+        EXPECT_LT(fusedError, std::max(5.0 * plainError, 1e-5))
+            << "in_channels " << inChannels << " dropout " << dropout << " tensor " << i << ": float32 module error "
+            << plainError;
       }
     }
   }

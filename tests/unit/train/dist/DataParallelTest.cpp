@@ -172,7 +172,9 @@ TEST_P(DataParallelEquivalenceTest, TwoRanksMatchOneProcessWithTheGlobalBatch) {
       parallel.averageGradients(net->parameters());
       got[rank] = gradients(net);
     });
-    const double tolerance = dtype == torch::kFloat32 ? 1e-6 : 1e-12;
+    // float32 runs the fused channels-last CPU path (models/FusedNormAct.h), whose round-off
+    // reached 1.3e-6 here (GDL); float64 the module path.
+    const double tolerance = dtype == torch::kFloat32 ? 5e-6 : 1e-12;
     for (int rank = 0; rank < kWorld; ++rank) {
       EXPECT_LE(relativeError(got[rank], expected), tolerance)
           << c.name << " " << c10::toString(dtype) << ": rank " << rank
