@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <torch/autograd.h>
+#include <c10/util/BFloat16.h>
 #include <c10/util/Exception.h>
 
 #include <algorithm>
@@ -125,17 +126,17 @@ ChannelsLast channelsLastOutput(const torch::Tensor& out) {
 
 // Sums of x - x[voxel 0] and of its square per channel, added to sum and sumSq; s and ss
 // are C floats of scratch.
-SEG_VECTOR_CLONES
-void momentsChunk(const float* __restrict x, int64_t C, int64_t v0, int64_t v1, double* __restrict sum,
+template <class T>
+SEG_VECTOR_CLONES void momentsChunk(const T* __restrict x, int64_t C, int64_t v0, int64_t v1, double* __restrict sum,
                   double* __restrict sumSq, float* __restrict s, float* __restrict ss) {
-  const float* __restrict shift = x;
+  const T* __restrict shift = x;
   for (int64_t start = v0; start < v1; start += kFlushBlock) {
     std::fill(s, s + C, 0.0f);
     std::fill(ss, ss + C, 0.0f);
     for (int64_t v = start, end = std::min(v1, start + kFlushBlock); v < end; ++v) {
-      const float* __restrict p = x + v * C;
+      const T* __restrict p = x + v * C;
       for (int64_t c = 0; c < C; ++c) {
-        const float d = p[c] - shift[c];
+        const float d = static_cast<float>(p[c]) - static_cast<float>(shift[c]);
         s[c] += d;
         ss[c] += d * d;
       }
@@ -148,34 +149,34 @@ void momentsChunk(const float* __restrict x, int64_t C, int64_t v0, int64_t v1, 
 }
 
 // out[v * outVoxelStride + c] = act((x - mean) * scale + bias).
-SEG_VECTOR_CLONES
-void applyChunk(const float* x, float* out, int64_t outVoxelStride, int64_t C, int64_t v0, int64_t v1,
+template <class T>
+SEG_VECTOR_CLONES void applyChunk(const T* x, T* out, int64_t outVoxelStride, int64_t C, int64_t v0, int64_t v1,
                 const float* __restrict m, const float* __restrict sc, const float* __restrict bi, float slope) {
   // For 0 <= slope <= 1, max(y, slope * y) is exactly y > 0 ? y : slope * y, without a branch.
   const bool branchless = slope >= 0.0f && slope <= 1.0f;
   for (int64_t v = v0; v < v1; ++v) {
-    const float* p = x + v * C;  // may be `out` itself (in place): no __restrict
-    float* q = out + v * outVoxelStride;
+    const T* p = x + v * C;  // may be `out` itself (in place): no __restrict
+    T* q = out + v * outVoxelStride;
     if (branchless) {
       SEG_IVDEP
       for (int64_t c = 0; c < C; ++c) {
-        const float y = (p[c] - m[c]) * sc[c] + bi[c];
-        q[c] = std::max(y, y * slope);
+        const float y = (static_cast<float>(p[c]) - m[c]) * sc[c] + bi[c];
+        q[c] = static_cast<T>(std::max(y, y * slope));
       }
     } else {
       SEG_IVDEP
       for (int64_t c = 0; c < C; ++c) {
-        const float y = (p[c] - m[c]) * sc[c] + bi[c];
+        const float y = (static_cast<float>(p[c]) - m[c]) * sc[c] + bi[c];
         const float leaked = y * slope;
-        q[c] = y > 0.0f ? y : leaked;
+        q[c] = static_cast<T>(y > 0.0f ? y : leaked);
       }
     }
   }
 }
 
 // Backward pass 1: per channel sums of dy = dz * (z > 0 ? 1 : slope) and of dy * xhat.
-SEG_VECTOR_CLONES
-void backwardSumsChunk(const float* __restrict dz, const float* __restrict x, const float* __restrict z, int64_t C,
+template <class T>
+SEG_VECTOR_CLONES void backwardSumsChunk(const T* __restrict dz, const T* __restrict x, const T* __restrict z, int64_t C,
                        int64_t v0, int64_t v1, const float* __restrict m, const float* __restrict r, float slope,
                        double* __restrict sumDy, double* __restrict sumDyXhat, float* __restrict s,
                        float* __restrict ss) {
@@ -183,15 +184,15 @@ void backwardSumsChunk(const float* __restrict dz, const float* __restrict x, co
     std::fill(s, s + C, 0.0f);
     std::fill(ss, ss + C, 0.0f);
     for (int64_t v = start, end = std::min(v1, start + kFlushBlock); v < end; ++v) {
-      const float* __restrict gz = dz + v * C;
-      const float* __restrict xv = x + v * C;
-      const float* __restrict zv = z + v * C;
+      const T* __restrict gz = dz + v * C;
+      const T* __restrict xv = x + v * C;
+      const T* __restrict zv = z + v * C;
       for (int64_t c = 0; c < C; ++c) {
         // Both products first: a multiply inside the condition keeps GCC from vectorising.
-        const float g = gz[c], leaked = g * slope;
-        const float dy = zv[c] > 0.0f ? g : leaked;
+        const float g = static_cast<float>(gz[c]), leaked = g * slope;
+        const float dy = static_cast<float>(zv[c]) > 0.0f ? g : leaked;
         s[c] += dy;
-        ss[c] += dy * ((xv[c] - m[c]) * r[c]);
+        ss[c] += dy * ((static_cast<float>(xv[c]) - m[c]) * r[c]);
       }
     }
     for (int64_t c = 0; c < C; ++c) {
@@ -202,20 +203,20 @@ void backwardSumsChunk(const float* __restrict dz, const float* __restrict x, co
 }
 
 // Backward pass 2: dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)), k = weight * rstd.
-SEG_VECTOR_CLONES
-void backwardDxChunk(const float* __restrict dz, const float* __restrict x, const float* __restrict z, int64_t C,
+template <class T>
+SEG_VECTOR_CLONES void backwardDxChunk(const T* __restrict dz, const T* __restrict x, const T* __restrict z, int64_t C,
                      int64_t v0, int64_t v1, const float* __restrict k, const float* __restrict m,
                      const float* __restrict r, const float* __restrict meanDy, const float* __restrict meanDyXhat,
-                     float slope, float* __restrict dx) {
+                     float slope, T* __restrict dx) {
   for (int64_t v = v0; v < v1; ++v) {
-    const float* __restrict gz = dz + v * C;
-    const float* __restrict xv = x + v * C;
-    const float* __restrict zv = z + v * C;
-    float* __restrict out = dx + v * C;
+    const T* __restrict gz = dz + v * C;
+    const T* __restrict xv = x + v * C;
+    const T* __restrict zv = z + v * C;
+    T* __restrict out = dx + v * C;
     for (int64_t c = 0; c < C; ++c) {
-      const float g = gz[c], leaked = g * slope;
-      const float dy = zv[c] > 0.0f ? g : leaked;
-      out[c] = k[c] * (dy - meanDy[c] - (xv[c] - m[c]) * r[c] * meanDyXhat[c]);
+      const float g = static_cast<float>(gz[c]), leaked = g * slope;
+      const float dy = static_cast<float>(zv[c]) > 0.0f ? g : leaked;
+      out[c] = static_cast<T>(k[c] * (dy - meanDy[c] - (static_cast<float>(xv[c]) - m[c]) * r[c] * meanDyXhat[c]));
     }
   }
 }
@@ -233,7 +234,8 @@ void forEachChunk(const ChannelsLast& g, const Task& task) {
 
 // Per (b, c): mean and 1 / sqrt(var + eps) of a contiguous channels-last tensor, the sums
 // taken of x - (the sample's first voxel) for the same reason as planeMoments.
-void channelsLastMoments(const float* x, const ChannelsLast& g, double eps, float* mean, float* rstd) {
+template <class T>
+void channelsLastMoments(const T* x, const ChannelsLast& g, double eps, float* mean, float* rstd) {
   const int64_t C = g.channels, chunks = g.chunks();
   std::vector<double> partial(static_cast<size_t>(g.batch * chunks * 2 * C), 0.0);
   forEachChunk(g, [&](int64_t b, int64_t v0, int64_t v1, int64_t task) {
@@ -251,7 +253,7 @@ void channelsLastMoments(const float* x, const ChannelsLast& g, double eps, floa
       }
       const double meanShifted = sum / n;
       const double var = std::max(0.0, sumSq / n - meanShifted * meanShifted);
-      mean[b * C + c] = static_cast<float>(meanShifted + x[b * g.batchStride + c]);
+      mean[b * C + c] = static_cast<float>(meanShifted + static_cast<double>(static_cast<float>(x[b * g.batchStride + c])));
       rstd[b * C + c] = static_cast<float>(1.0 / std::sqrt(var + eps));
     }
   }
@@ -259,7 +261,8 @@ void channelsLastMoments(const float* x, const ChannelsLast& g, double eps, floa
 
 // out = act((x - mean) * rstd * weight + bias) for a contiguous channels-last x; `out` has
 // the strides in `o` (it may be x itself).
-void channelsLastApply(const float* x, const ChannelsLast& g, float* out, const ChannelsLast& o, const float* mean,
+template <class T>
+void channelsLastApply(const T* x, const ChannelsLast& g, T* out, const ChannelsLast& o, const float* mean,
                        const float* rstd, const float* weight, const float* bias, float slope) {
   const int64_t C = g.channels;
   forEachChunk(g, [&](int64_t b, int64_t v0, int64_t v1, int64_t) {
@@ -272,8 +275,9 @@ void channelsLastApply(const float* x, const ChannelsLast& g, float* out, const 
 
 // The backward of channelsLastApply. dz, x, z: contiguous channels-last; writes dx (same
 // layout) and accumulates dweight, dbias (C each, zeroed by the caller).
-void channelsLastBackward(const float* dz, const float* x, const float* z, const ChannelsLast& g, const float* mean,
-                          const float* rstd, const float* weight, float slope, float* dx, float* dweight,
+template <class T>
+void channelsLastBackward(const T* dz, const T* x, const T* z, const ChannelsLast& g, const float* mean,
+                          const float* rstd, const float* weight, float slope, T* dx, float* dweight,
                           float* dbias) {
   const int64_t C = g.channels, chunks = g.chunks();
   // Pass 1: per (b, c) sums of dy and dy * xhat.
@@ -321,6 +325,17 @@ void checkAffine(const torch::Tensor& weight, const torch::Tensor& bias, int64_t
               weight.defined() ? weight.numel() : 0, " and ", bias.defined() ? bias.numel() : 0);
 }
 
+// float32 or bfloat16 activations (CPU autocast runs the convolutions, and so the norm, in
+// bfloat16; statistics and parameters stay float32 as in PyTorch's batch_norm kernels).
+template <class Body>
+void dispatchActivation(const torch::Tensor& x, const Body& body) {
+  if (x.scalar_type() == torch::kBFloat16) {
+    body(c10::BFloat16{});
+  } else {
+    body(float{});
+  }
+}
+
 class InstanceNormLeakyReluFunction : public torch::autograd::Function<InstanceNormLeakyReluFunction> {
  public:
   // x: contiguous channels-last (the caller converts it, so that x is the saved input).
@@ -328,12 +343,16 @@ class InstanceNormLeakyReluFunction : public torch::autograd::Function<InstanceN
                                const torch::Tensor& weight, const torch::Tensor& bias, double eps, double slope) {
     const ChannelsLast g = contiguousChannelsLast(x);
     const auto w = weight.contiguous(), b = bias.contiguous();
-    auto mean = torch::empty({g.batch * g.channels}, x.options());
-    auto rstd = torch::empty({g.batch * g.channels}, x.options());
-    channelsLastMoments(x.data_ptr<float>(), g, eps, mean.data_ptr<float>(), rstd.data_ptr<float>());
+    const auto statsOptions = x.options().dtype(torch::kFloat32);
+    auto mean = torch::empty({g.batch * g.channels}, statsOptions);
+    auto rstd = torch::empty({g.batch * g.channels}, statsOptions);
     auto out = torch::empty_like(x, at::MemoryFormat::ChannelsLast3d);
-    channelsLastApply(x.data_ptr<float>(), g, out.data_ptr<float>(), g, mean.data_ptr<float>(),
-                      rstd.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), static_cast<float>(slope));
+    dispatchActivation(x, [&](auto type) {
+      using T = decltype(type);
+      channelsLastMoments(x.data_ptr<T>(), g, eps, mean.data_ptr<float>(), rstd.data_ptr<float>());
+      channelsLastApply(x.data_ptr<T>(), g, out.data_ptr<T>(), g, mean.data_ptr<float>(), rstd.data_ptr<float>(),
+                        w.data_ptr<float>(), b.data_ptr<float>(), static_cast<float>(slope));
+    });
     ctx->save_for_backward({x, out, w, mean, rstd});
     ctx->saved_data["slope"] = slope;
     return out;
@@ -344,13 +363,16 @@ class InstanceNormLeakyReluFunction : public torch::autograd::Function<InstanceN
     const auto saved = ctx->get_saved_variables();
     const auto &x = saved[0], &z = saved[1], &w = saved[2], &mean = saved[3], &rstd = saved[4];
     const auto slope = static_cast<float>(ctx->saved_data["slope"].toDouble());
-    const auto dz = grads[0].contiguous(at::MemoryFormat::ChannelsLast3d);
+    const auto dz = grads[0].to(x.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast3d);
     const ChannelsLast g = contiguousChannelsLast(x);
     auto dx = torch::empty_like(x, at::MemoryFormat::ChannelsLast3d);
-    auto dw = torch::zeros({g.channels}, x.options()), db = torch::zeros({g.channels}, x.options());
-    channelsLastBackward(dz.data_ptr<float>(), x.data_ptr<float>(), z.data_ptr<float>(), g, mean.data_ptr<float>(),
-                         rstd.data_ptr<float>(), w.data_ptr<float>(), slope, dx.data_ptr<float>(),
-                         dw.data_ptr<float>(), db.data_ptr<float>());
+    auto dw = torch::zeros({g.channels}, w.options()), db = torch::zeros({g.channels}, w.options());
+    dispatchActivation(x, [&](auto type) {
+      using T = decltype(type);
+      channelsLastBackward(dz.data_ptr<T>(), x.data_ptr<T>(), z.data_ptr<T>(), g, mean.data_ptr<float>(),
+                           rstd.data_ptr<float>(), w.data_ptr<float>(), slope, dx.data_ptr<T>(), dw.data_ptr<float>(),
+                           db.data_ptr<float>());
+    });
     return {dx, dw, db, torch::Tensor(), torch::Tensor()};
   }
 };
@@ -368,13 +390,14 @@ torch::Tensor channelsLast(const torch::Tensor& x) {
 }
 
 bool instanceNormLeakyReluTrainableApplies(const torch::Tensor& x) {
-  return x.dim() == 5 && x.device().is_cpu() && x.scalar_type() == torch::kFloat32;
+  return x.dim() == 5 && x.device().is_cpu() &&
+         (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16);
 }
 
 torch::Tensor instanceNormLeakyReluTrainable(const torch::Tensor& x, const torch::Tensor& weight,
                                              const torch::Tensor& bias, double eps, double negativeSlope) {
   TORCH_CHECK(instanceNormLeakyReluTrainableApplies(x),
-              "instanceNormLeakyReluTrainable: x must be a float32 CPU tensor (B, C, Z, Y, X), got ", x.sizes(), " ",
+              "instanceNormLeakyReluTrainable: x must be a float32 or bfloat16 CPU tensor (B, C, Z, Y, X), got ", x.sizes(), " ",
               x.scalar_type(), " on ", x.device());
   checkAffine(weight, bias, x.size(1));
   TORCH_CHECK(weight.scalar_type() == torch::kFloat32 && bias.scalar_type() == torch::kFloat32,

@@ -25,12 +25,14 @@ namespace seg {
 void instanceNormLeakyRelu(const torch::Tensor& input, const torch::Tensor& output, const torch::Tensor& weight,
                            const torch::Tensor& bias, double eps, double negativeSlope);
 
-// True when the training kernel below takes `x`: a float32 CPU tensor (B, C, spatial...).
+// True when the training kernel below takes `x`: a float32 or bfloat16 CPU tensor
+// (B, C, Z, Y, X).
 bool instanceNormLeakyReluTrainableApplies(const torch::Tensor& x);
 
 // The same operation with autograd (gradients for input, weight and bias), on a
-// channels-last result: x (B, C, Z, Y, X) float32 CPU, made channels-last contiguous if it
-// is not. Saves x and the result for backward (what PyTorch's instance norm and in-place
+// channels-last result: x (B, C, Z, Y, X) float32 or bfloat16 (what CPU autocast gives the
+// norm) on the CPU, made channels-last contiguous if it is not; weight and bias float32.
+// Statistics and arithmetic are float32 (double partial sums); the result has x's dtype. Saves x and the result for backward (what PyTorch's instance norm and in-place
 // LeakyReLU save); backward is the instance-norm gradient
 //   dx = weight * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)),  dy = dz * (z > 0 ? 1 : slope)
 // in two passes. negativeSlope must be >= 0. No double backward.

@@ -251,8 +251,11 @@ bool UNetImpl::fusedTrainingApplies(const torch::Tensor& x) const {
   return options_.fused_training() && options_.encoder() == "plain" && options_.norm() == "instance" &&
          options_.negative_slope() >= 0.0 && !options_.checkpointing() &&
          (options_.dropout() == 0.0 || !is_training()) &&
-         torch::GradMode::is_enabled() && instanceNormLeakyReluTrainableApplies(x) &&
-         !at::autocast::is_autocast_enabled(c10::DeviceType::CPU);
+         torch::GradMode::is_enabled() && x.dim() == 5 && x.device().is_cpu() &&
+         x.scalar_type() == torch::kFloat32 &&
+         // CPU autocast hands the norms bfloat16 activations, which the fused op takes too.
+         (!at::autocast::is_autocast_enabled(c10::DeviceType::CPU) ||
+          at::autocast::get_autocast_dtype(c10::DeviceType::CPU) == torch::kBFloat16);
 }
 
 torch::Tensor UNetImpl::runStage(torch::nn::ModuleList& list, size_t index, const torch::Tensor& x, bool fused) {

@@ -74,8 +74,9 @@ struct UNetOptions {
   // (models/UNetInference.h: oneDNN convolutions, fused instance norm + LeakyReLU, no
   // concatenation copies); false keeps the module-by-module forward everywhere.
   TORCH_ARG(bool, fused_inference) = true;
-  // CPU float32 forward with autograd (training; not under autocast, checkpointing or
-  // training-mode dropout): activations channels-last from the first convolution on, each
+  // CPU forward with autograd (training) of a float32 input, also under bfloat16 autocast
+  // (not fp16, checkpointing or training-mode dropout; plain encoder, instance norm):
+  // activations channels-last from the first convolution on, each
   // instance norm + LeakyReLU one autograd op (models/FusedNormAct.h). Same parameters,
   // same result within float rounding; the returned logits are NCDHW. false keeps the
   // module-by-module forward.

@@ -165,6 +165,25 @@ TEST_F(FusedNormActTest, TrainableGradientOfAChannelsLastInputAcrossChunks) {
   test::expectTensorClose(got.db, ref.db, 1e-3, 1e-4);
 }
 
+TEST_F(FusedNormActTest, TrainableTakesBfloat16AsAutocastGivesItAndRoundsOnlyTheResult) {
+  // The reference runs in float32 on the same bfloat16 values: ours may differ from it by the
+  // rounding of the result (and of dx) to bfloat16, 2^-8 relative.
+  torch::manual_seed(6);
+  const auto x = (torch::randn({2, 8, 9, 10, 11}) * 2.0 + 1.0).to(torch::kBFloat16);
+  const auto upstream = torch::randn({2, 8, 9, 10, 11}).to(torch::kBFloat16);
+  const auto w = torch::rand({8}) + 0.5, b = torch::randn({8});
+  const Grads ref = gradients(false, x.to(torch::kFloat32), w, b, upstream.to(torch::kFloat32), 0.01);
+  const Grads got = gradients(true, x, w, b, upstream, 0.01);
+  EXPECT_EQ(got.out.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(got.dx.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(got.dw.scalar_type(), torch::kFloat32);
+  test::expectTensorClose(got.out.to(torch::kFloat32), ref.out, 1e-2, 8e-3);
+  const double dxScale = ref.dx.abs().max().item<double>();
+  test::expectTensorClose(got.dx.to(torch::kFloat32), ref.dx, 1e-2 * dxScale, 8e-3);
+  test::expectTensorClose(got.dw, ref.dw, 1e-3, 1e-4);
+  test::expectTensorClose(got.db, ref.db, 1e-3, 1e-4);
+}
+
 TEST_F(FusedNormActTest, TrainableRejectsWhatItDoesNotCompute) {
   const auto x = torch::randn({1, 3, 4, 4, 4});
   EXPECT_FALSE(instanceNormLeakyReluTrainableApplies(x.to(torch::kFloat64)));
