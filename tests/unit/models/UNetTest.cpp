@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <tuple>
 #include <torch/torch.h>
 
 #include "core/Autocast.h"
@@ -194,19 +197,21 @@ TEST_F(UNetTest, CheckpointingGivesTheSameGradients) {
 // as the reference: the logits at every level and every gradient must be as close to it as
 // the float32 module forward's are (float rounding of different summation orders, no more).
 std::vector<torch::Tensor> trainingOutputs(bool fused, int64_t inChannels, double dropout, torch::Dtype dtype,
-                                           bool bf16Autocast = false) {
+                                           bool bf16Autocast = false, int64_t size = 8) {
   torch::manual_seed(7);
   UNet net(UNetOptions(inChannels, 3).features({4, 8, 16}).strides({{1, 1, 1}, {1, 2, 2}, {2, 2, 2}})
                .deep_supervision(true).dropout(dropout).fused_training(fused));
   net->to(dtype);
   torch::manual_seed(8);
-  const auto x = torch::randn({2, inChannels, 4, 8, 8}).to(dtype).requires_grad_(true);
+  const auto x = torch::randn({2, inChannels, size / 2, size, size}).to(dtype).requires_grad_(true);
   torch::manual_seed(9);  // the same dropout masks on every side
   std::vector<torch::Tensor> outs;
   {
     AutocastGuard autocast(c10::DeviceType::CPU, bf16Autocast, torch::kBFloat16);
     outs = net->forwardAll(x);
   }
+  // The projection in the network's dtype (bfloat16 logits would round its cosine weights).
+  for (auto& o : outs) o = o.to(dtype);
   projection(outs).backward();
   std::vector<torch::Tensor> result;
   for (const auto& o : outs) {
@@ -245,16 +250,31 @@ TEST_F(UNetTest, FusedTrainingPathIsAsCloseToFloat64AsTheModuleForward) {
 }
 
 TEST_F(UNetTest, FusedTrainingPathUnderBfloat16AutocastIsAsCloseToFloat64AsTheModuleForward) {
-  const auto exact = trainingOutputs(false, 1, 0.0, torch::kFloat64);
-  const auto plain = trainingOutputs(false, 1, 0.0, torch::kFloat32, true);
-  const auto fused = trainingOutputs(true, 1, 0.0, torch::kFloat32, true);
+  // bfloat16 keeps 8 bits and oneDNN's bfloat16 reductions vary from run to run, so single
+  // small gradients are noise on both paths: compare the relative L2 error of all logits and
+  // of all gradients together (the convolution biases before a norm, exactly zero, left out).
+  // 16 x 32 x 32: the deepest stage's norms see 128 voxels (with 4 the bfloat16 module
+  // path's gradients were 40-50 % off, at times NaN).
+  const auto exact = trainingOutputs(false, 1, 0.0, torch::kFloat64, false, 32);
+  const auto plain = trainingOutputs(false, 1, 0.0, torch::kFloat32, true, 32);
+  const auto fused = trainingOutputs(true, 1, 0.0, torch::kFloat32, true, 32);
   ASSERT_EQ(exact.size(), fused.size());
-  for (size_t i = 0; i < exact.size(); ++i) {
-    const double scale = std::max(1e-3, exact[i].abs().max().item<double>());
-    const double plainError = test::maxAbsDiff(plain[i], exact[i]) / scale;
-    const double fusedError = test::maxAbsDiff(fused[i], exact[i]) / scale;
-    // bfloat16 keeps 8 bits: both paths are a few percent off; the fused one no worse.
-    EXPECT_LT(fusedError, std::max(2.0 * plainError, 0.05)) << "tensor " << i << ": bf16 module error " << plainError;
+  const size_t levels = 2;  // forwardAll: full resolution + one deep-supervision level
+  auto relativeL2 = [&](const std::vector<torch::Tensor>& got, size_t begin, size_t end) {
+    double err = 0.0, norm = 0.0;
+    for (size_t i = begin; i < end; ++i) {
+      if (exact[i].abs().max().item<double>() < 1e-10) continue;
+      err += (got[i] - exact[i]).pow(2).sum().item<double>();
+      norm += exact[i].pow(2).sum().item<double>();
+    }
+    return std::sqrt(err / norm);
+  };
+  for (const auto& [begin, end, what] : {std::tuple<size_t, size_t, const char*>{0, levels, "logits"},
+                                         std::tuple<size_t, size_t, const char*>{levels, exact.size(), "gradients"}}) {
+    const double plainError = relativeL2(plain, begin, end), fusedError = relativeL2(fused, begin, end);
+    // Measured: logits 1.6 %, gradients 17 % on both paths (a random network in 8 bits).
+    EXPECT_LT(plainError, 0.3) << what << ": the comparison itself is off (bfloat16 module path)";
+    EXPECT_LT(fusedError, 2.0 * plainError + 0.01) << what << ": bfloat16 module error " << plainError;
   }
 }
 
