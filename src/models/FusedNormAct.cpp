@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 namespace seg {
@@ -232,6 +233,19 @@ void forEachChunk(const ChannelsLast& g, const Task& task) {
   });
 }
 
+// The two sums of (sample b, channel c) over its chunks: task t = b * chunks + k wrote its C
+// first and C second sums at partial[2 C t ...].
+std::pair<double, double> addChunks(const std::vector<double>& partial, int64_t b, int64_t c, int64_t chunks,
+                                    int64_t C) {
+  double first = 0.0, second = 0.0;
+  for (int64_t k = 0; k < chunks; ++k) {
+    const auto at = static_cast<size_t>((b * chunks + k) * 2 * C + c);
+    first += partial[at];
+    second += partial[at + static_cast<size_t>(C)];
+  }
+  return {first, second};
+}
+
 // Per (b, c): mean and 1 / sqrt(var + eps) of a contiguous channels-last tensor, the sums
 // taken of x - (the sample's first voxel) for the same reason as planeMoments.
 template <class T>
@@ -246,14 +260,11 @@ void channelsLastMoments(const T* x, const ChannelsLast& g, double eps, float* m
   const auto n = static_cast<double>(g.voxels);
   for (int64_t b = 0; b < g.batch; ++b) {
     for (int64_t c = 0; c < C; ++c) {
-      double sum = 0.0, sumSq = 0.0;
-      for (int64_t k = 0; k < chunks; ++k) {
-        sum += partial[static_cast<size_t>(((b * chunks + k) * 2) * C + c)];
-        sumSq += partial[static_cast<size_t>(((b * chunks + k) * 2 + 1) * C + c)];
-      }
+      const auto [sum, sumSq] = addChunks(partial, b, c, chunks, C);
       const double meanShifted = sum / n;
       const double var = std::max(0.0, sumSq / n - meanShifted * meanShifted);
-      mean[b * C + c] = static_cast<float>(meanShifted + static_cast<double>(static_cast<float>(x[b * g.batchStride + c])));
+      const auto shift = static_cast<double>(static_cast<float>(x[b * g.batchStride + c]));
+      mean[b * C + c] = static_cast<float>(meanShifted + shift);
       rstd[b * C + c] = static_cast<float>(1.0 / std::sqrt(var + eps));
     }
   }
@@ -294,11 +305,7 @@ void channelsLastBackward(const T* dz, const T* x, const T* z, const ChannelsLas
   const auto n = static_cast<double>(g.voxels);
   for (int64_t b = 0; b < g.batch; ++b) {
     for (int64_t c = 0; c < C; ++c) {
-      double s1 = 0.0, s2 = 0.0;
-      for (int64_t k = 0; k < chunks; ++k) {
-        s1 += partial[static_cast<size_t>(((b * chunks + k) * 2) * C + c)];
-        s2 += partial[static_cast<size_t>(((b * chunks + k) * 2 + 1) * C + c)];
-      }
+      const auto [s1, s2] = addChunks(partial, b, c, chunks, C);
       db[c] += s1;
       dw[c] += s2;
       meanDy[b * C + c] = static_cast<float>(s1 / n);
