@@ -2,6 +2,8 @@
 
 #include <torch/nn.h>
 
+#include "models/FusedNormAct.h"
+
 #include <algorithm>
 
 namespace seg {
@@ -49,6 +51,17 @@ ConvNormActImpl::ConvNormActImpl(ConvNormActOptions options) : options_(std::mov
 torch::Tensor ConvNormActImpl::forward(torch::Tensor x) {
   x = conv_->forward(x);
   if (!dropout_.is_empty()) x = dropout_.forward(x);
+  // A channels-last activation means the U-Net chose its CPU channels-last path for this
+  // call (UNetImpl::channelsLastApplies; the layout is the per-call signal, so concurrent
+  // tile workers need no shared flag): norm + activation as the fused op that reads and
+  // writes that layout. Without an activation the slope is 1 (max(y, y) = y).
+  if (options_.norm() == "instance" && options_.negative_slope() >= 0.0 && x.dim() == 5 && x.size(1) > 1 &&
+      !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast3d) &&
+      instanceNormLeakyReluTrainableApplies(x)) {
+    auto* norm = norm_.ptr()->as<torch::nn::InstanceNorm3d>();
+    return instanceNormLeakyReluTrainable(x, norm->weight, norm->bias, norm->options.eps(),
+                                          options_.activation() ? options_.negative_slope() : 1.0);
+  }
   x = norm_.forward(x);
   if (!act_.is_empty()) x = act_.forward(x);
   return x;

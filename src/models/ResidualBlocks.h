@@ -32,7 +32,9 @@ struct ConvNormActOptions {
 };
 
 // ConvDropoutNormReLU: conv -> [Dropout3d] -> norm -> [LeakyReLU] (nnU-Net's order: the
-// dropout sits before the norm here, after it in the plain UNet's stages).
+// dropout sits before the norm here, after it in the plain UNet's stages). With instance norm
+// and a channels-last CPU activation (the U-Net's CPU channels-last path) the norm and the
+// activation run as one fused op (models/FusedNormAct.h), the result channels-last.
 class ConvNormActImpl : public torch::nn::Module {
  public:
   explicit ConvNormActImpl(ConvNormActOptions options);

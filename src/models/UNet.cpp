@@ -245,14 +245,21 @@ torch::Tensor fusedStageForward(torch::nn::SequentialImpl& stage, torch::Tensor 
 }
 }  // namespace
 
-bool UNetImpl::fusedTrainingApplies(const torch::Tensor& x) const {
-  // Tracing (TorchScript export) runs without grad and so keeps the module path, whose
-  // operations the tracer can record.
-  return options_.fused_training() && options_.encoder() == "plain" && options_.norm() == "instance" &&
-         options_.negative_slope() >= 0.0 && !options_.checkpointing() &&
-         (options_.dropout() == 0.0 || !is_training()) &&
-         torch::GradMode::is_enabled() && x.dim() == 5 && x.device().is_cpu() &&
-         x.scalar_type() == torch::kFloat32 &&
+bool UNetImpl::channelsLastApplies(const torch::Tensor& x) const {
+  const bool grad = torch::GradMode::is_enabled();
+  const bool plain = options_.encoder() == "plain";
+  // plain: its stages run as fusedStageForward (norm -> dropout -> activation there, so no
+  // training-mode dropout; no checkpointing, which runs the Sequential). residual: the
+  // modules themselves take the fused op on channels-last activations (ConvNormAct: dropout
+  // before the norm), checkpointing included, and without grad (evaluation: the plain
+  // encoder has its own fused inference path) when fused_inference is on.
+  // Tracing (TorchScript export) runs without grad and fused_inference off, so it keeps the
+  // module path, whose operations the tracer can record.
+  const bool enabled = plain ? options_.fused_training() && grad && !options_.checkpointing() &&
+                                   (options_.dropout() == 0.0 || !is_training())
+                             : (grad ? options_.fused_training() : options_.fused_inference());
+  return enabled && options_.norm() == "instance" && options_.negative_slope() >= 0.0 && x.dim() == 5 &&
+         x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
          // CPU autocast hands the norms bfloat16 activations, which the fused op takes too.
          (!at::autocast::is_autocast_enabled(c10::DeviceType::CPU) ||
           at::autocast::get_autocast_dtype(c10::DeviceType::CPU) == torch::kBFloat16);
@@ -278,8 +285,9 @@ void UNetImpl::checkInput(const torch::Tensor& x) const {
 std::vector<torch::Tensor> UNetImpl::run(torch::Tensor x, bool allLevels) {
   const int64_t stages = static_cast<int64_t>(options_.features().size());
   checkInput(x);
-  const bool fused = fusedTrainingApplies(x);
-  if (fused) x = channelsLast(x);
+  const bool channelsLastPath = channelsLastApplies(x);
+  if (channelsLastPath) x = channelsLast(x);
+  const bool fused = channelsLastPath && options_.encoder() == "plain";
   std::vector<torch::Tensor> skips;
   skips.reserve(stages);
   if (stemModules_ > 0) x = runStage(encoder_, 0, x, fused);

@@ -75,11 +75,12 @@ struct UNetOptions {
   // concatenation copies); false keeps the module-by-module forward everywhere.
   TORCH_ARG(bool, fused_inference) = true;
   // CPU forward with autograd (training) of a float32 input, also under bfloat16 autocast
-  // (not fp16, checkpointing or training-mode dropout; plain encoder, instance norm):
-  // activations channels-last from the first convolution on, each
+  // (not fp16; instance norm; for the plain encoder not with checkpointing or
+  // training-mode dropout): activations channels-last from the first convolution on, each
   // instance norm + LeakyReLU one autograd op (models/FusedNormAct.h). Same parameters,
   // same result within float rounding; the returned logits are NCDHW. false keeps the
-  // module-by-module forward.
+  // module-by-module forward. The residual encoder takes the same path without grad
+  // (evaluation) when fused_inference is on.
   TORCH_ARG(bool, fused_training) = true;
 };
 
@@ -106,7 +107,7 @@ class UNetImpl : public torch::nn::Module {
                                           const std::array<int64_t, 3>& firstStride, int64_t blocks);
   torch::nn::Sequential makeResidualDecoderStage(int64_t in, int64_t out, const std::array<int64_t, 3>& kernel);
   torch::Tensor runStage(torch::nn::ModuleList& list, size_t index, const torch::Tensor& x, bool fused);
-  bool fusedTrainingApplies(const torch::Tensor& x) const;
+  bool channelsLastApplies(const torch::Tensor& x) const;
   std::vector<torch::Tensor> run(torch::Tensor x, bool allLevels);
   void checkInput(const torch::Tensor& x) const;
   friend torch::Tensor fusedInferenceForward(UNetImpl& net, const torch::Tensor& x);

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <tuple>
+#include <utility>
 #include <torch/torch.h>
 
 #include "core/Autocast.h"
@@ -197,10 +199,12 @@ TEST_F(UNetTest, CheckpointingGivesTheSameGradients) {
 // as the reference: the logits at every level and every gradient must be as close to it as
 // the float32 module forward's are (float rounding of different summation orders, no more).
 std::vector<torch::Tensor> trainingOutputs(bool fused, int64_t inChannels, double dropout, torch::Dtype dtype,
-                                           bool bf16Autocast = false, int64_t size = 8) {
+                                           bool bf16Autocast = false, int64_t size = 8,
+                                           const std::string& encoder = "plain", bool checkpointing = false) {
   torch::manual_seed(7);
   UNet net(UNetOptions(inChannels, 3).features({4, 8, 16}).strides({{1, 1, 1}, {1, 2, 2}, {2, 2, 2}})
-               .deep_supervision(true).dropout(dropout).fused_training(fused));
+               .deep_supervision(true).dropout(dropout).fused_training(fused).encoder(encoder)
+               .checkpointing(checkpointing));
   net->to(dtype);
   torch::manual_seed(8);
   const auto x = torch::randn({2, inChannels, size / 2, size, size}).to(dtype).requires_grad_(true);
@@ -223,30 +227,64 @@ std::vector<torch::Tensor> trainingOutputs(bool fused, int64_t inChannels, doubl
   return result;
 }
 
+// Each fused output at most a few times the float32 module path's distance from float64.
+void expectAsCloseAsTheModulePath(const std::vector<torch::Tensor>& exact, const std::vector<torch::Tensor>& plain,
+                                  const std::vector<torch::Tensor>& fused, const std::string& what) {
+  ASSERT_EQ(exact.size(), fused.size());
+  for (size_t i = 0; i < exact.size(); ++i) {
+    if (exact[i].abs().max().item<double>() < 1e-10) {
+      // A convolution bias in front of an instance norm: its gradient is exactly zero (the
+      // norm subtracts the mean), float32 leaves summation noise on both paths.
+      EXPECT_LT(fused[i].abs().max().item<double>(), 1e-4) << what << " tensor " << i;
+      continue;
+    }
+    const double scale = std::max(1.0, exact[i].abs().max().item<double>());
+    const double plainError = test::maxAbsDiff(plain[i], exact[i]) / scale;
+    const double fusedError = test::maxAbsDiff(fused[i], exact[i]) / scale;
+    // Measured: within 3.4x of the module path's error, at most 1.5e-5 of the scale.
+    EXPECT_LT(fusedError, std::max(5.0 * plainError, 1e-5))
+        << what << " tensor " << i << ": float32 module error " << plainError;
+  }
+}
+
 TEST_F(UNetTest, FusedTrainingPathIsAsCloseToFloat64AsTheModuleForward) {
   for (int64_t inChannels : {1, 2}) {
     for (double dropout : {0.0, 0.2}) {  // with training-mode dropout the module path runs on both sides
       const auto exact = trainingOutputs(false, inChannels, dropout, torch::kFloat64);
       const auto plain = trainingOutputs(false, inChannels, dropout, torch::kFloat32);
       const auto fused = trainingOutputs(true, inChannels, dropout, torch::kFloat32);
-      ASSERT_EQ(exact.size(), fused.size());
-      for (size_t i = 0; i < exact.size(); ++i) {
-        if (exact[i].abs().max().item<double>() < 1e-10) {
-          // A convolution bias in front of an instance norm: its gradient is exactly zero (the
-          // norm subtracts the mean), float32 leaves summation noise on both paths.
-          EXPECT_LT(fused[i].abs().max().item<double>(), 1e-4) << "tensor " << i;
-          continue;
-        }
-        const double scale = std::max(1.0, exact[i].abs().max().item<double>());
-        const double plainError = test::maxAbsDiff(plain[i], exact[i]) / scale;
-        const double fusedError = test::maxAbsDiff(fused[i], exact[i]) / scale;
-        // Measured: within 3.4x of the module path's error, at most 1.5e-5 of the scale.
-        EXPECT_LT(fusedError, std::max(5.0 * plainError, 1e-5))
-            << "in_channels " << inChannels << " dropout " << dropout << " tensor " << i << ": float32 module error "
-            << plainError;
-      }
+      expectAsCloseAsTheModulePath(exact, plain, fused,
+                                   "in_channels " + std::to_string(inChannels) + " dropout " + std::to_string(dropout));
     }
   }
+}
+
+TEST_F(UNetTest, ResidualEncoderOnTheChannelsLastPathIsAsCloseToFloat64AsTheModuleForward) {
+  // ConvNormAct puts the dropout before the norm, so training-mode dropout and checkpointing
+  // keep the fused op here; the same masks are drawn in the same order on every side.
+  for (const auto& [dropout, checkpointing] : {std::pair<double, bool>{0.0, false}, {0.2, false}, {0.0, true}}) {
+    const auto exact = trainingOutputs(false, 2, dropout, torch::kFloat64, false, 8, "residual", checkpointing);
+    const auto plain = trainingOutputs(false, 2, dropout, torch::kFloat32, false, 8, "residual", checkpointing);
+    const auto fused = trainingOutputs(true, 2, dropout, torch::kFloat32, false, 8, "residual", checkpointing);
+    expectAsCloseAsTheModulePath(exact, plain, fused,
+                                 "residual dropout " + std::to_string(dropout) + " checkpointing " +
+                                     std::to_string(checkpointing));
+  }
+  // Evaluation without grad: fused_inference on takes the same path.
+  torch::manual_seed(7);
+  UNet fused(UNetOptions(2, 3).features({4, 8, 16}).encoder("residual"));
+  UNet plain(UNetOptions(2, 3).features({4, 8, 16}).encoder("residual").fused_inference(false));
+  {
+    torch::NoGradGuard noGrad;
+    for (size_t i = 0; i < fused->parameters().size(); ++i) plain->parameters()[i].copy_(fused->parameters()[i]);
+  }
+  fused->eval();
+  plain->eval();
+  torch::NoGradGuard noGrad;
+  const auto x = torch::randn({1, 2, 16, 16, 16});
+  const auto got = fused->forward(x);
+  EXPECT_TRUE(got.is_contiguous());
+  test::expectTensorClose(got, plain->forward(x), 1e-5, 1e-4, "residual eval, fused_inference on vs off");
 }
 
 TEST_F(UNetTest, FusedTrainingPathUnderBfloat16AutocastIsAsCloseToFloat64AsTheModuleForward) {
