@@ -145,7 +145,8 @@ TEST_P(ResEncReferenceTest, LogitsMatchNnUNetForTheSameWeights) {
     EXPECT_NEAR(flat.sum().item<double>(), ref.sum, atol * n + rtol * ref.abs_sum) << "output " << o;
     EXPECT_NEAR(flat.abs().sum().item<double>(), ref.abs_sum, atol * n + rtol * ref.abs_sum) << "output " << o;
   }
-  // forward() is the full-resolution output (the residual encoder has no fused path).
+  // forward() is the full-resolution output (the residual encoder has no preallocated fused
+  // inference path; it runs the channels-last module path here).
   EXPECT_FALSE(fusedInferenceApplies(*net, x));
   EXPECT_TRUE(torch::equal(net->forward(x), outs[0]));
 }
