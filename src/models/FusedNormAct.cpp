@@ -65,7 +65,6 @@ void normalizePlane(const float* in, float* out, int64_t n, float mean, float sc
   }
 }
 
-
 // ---- channels-last (NDHWC) kernels -------------------------------------------------------
 // Element (b, c, voxel v) of a channels-last tensor with C channels sits at
 // b * batchStride + v * voxelStride + c; a contiguous one has voxelStride = C, a channel
@@ -128,7 +127,8 @@ ChannelsLast channelsLastOutput(const torch::Tensor& out) {
 // Sums of x - x[voxel 0] and of its square per channel, added to sum and sumSq; s and ss
 // are C floats of scratch.
 template <class T>
-SEG_VECTOR_CLONES void momentsChunk(const T* __restrict x, int64_t C, int64_t v0, int64_t v1, double* __restrict sum,
+SEG_VECTOR_CLONES
+void momentsChunk(const T* __restrict x, int64_t C, int64_t v0, int64_t v1, double* __restrict sum,
                   double* __restrict sumSq, float* __restrict s, float* __restrict ss) {
   const T* __restrict shift = x;
   for (int64_t start = v0; start < v1; start += kFlushBlock) {
@@ -151,7 +151,8 @@ SEG_VECTOR_CLONES void momentsChunk(const T* __restrict x, int64_t C, int64_t v0
 
 // out[v * outVoxelStride + c] = act((x - mean) * scale + bias).
 template <class T>
-SEG_VECTOR_CLONES void applyChunk(const T* x, T* out, int64_t outVoxelStride, int64_t C, int64_t v0, int64_t v1,
+SEG_VECTOR_CLONES
+void applyChunk(const T* x, T* out, int64_t outVoxelStride, int64_t C, int64_t v0, int64_t v1,
                 const float* __restrict m, const float* __restrict sc, const float* __restrict bi, float slope) {
   // For 0 <= slope <= 1, max(y, slope * y) is exactly y > 0 ? y : slope * y, without a branch.
   const bool branchless = slope >= 0.0f && slope <= 1.0f;
@@ -177,7 +178,8 @@ SEG_VECTOR_CLONES void applyChunk(const T* x, T* out, int64_t outVoxelStride, in
 
 // Backward pass 1: per channel sums of dy = dz * (z > 0 ? 1 : slope) and of dy * xhat.
 template <class T>
-SEG_VECTOR_CLONES void backwardSumsChunk(const T* __restrict dz, const T* __restrict x, const T* __restrict z, int64_t C,
+SEG_VECTOR_CLONES
+void backwardSumsChunk(const T* __restrict dz, const T* __restrict x, const T* __restrict z, int64_t C,
                        int64_t v0, int64_t v1, const float* __restrict m, const float* __restrict r, float slope,
                        double* __restrict sumDy, double* __restrict sumDyXhat, float* __restrict s,
                        float* __restrict ss) {
@@ -205,7 +207,8 @@ SEG_VECTOR_CLONES void backwardSumsChunk(const T* __restrict dz, const T* __rest
 
 // Backward pass 2: dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)), k = weight * rstd.
 template <class T>
-SEG_VECTOR_CLONES void backwardDxChunk(const T* __restrict dz, const T* __restrict x, const T* __restrict z, int64_t C,
+SEG_VECTOR_CLONES
+void backwardDxChunk(const T* __restrict dz, const T* __restrict x, const T* __restrict z, int64_t C,
                      int64_t v0, int64_t v1, const float* __restrict k, const float* __restrict m,
                      const float* __restrict r, const float* __restrict meanDy, const float* __restrict meanDyXhat,
                      float slope, T* __restrict dx) {
@@ -404,8 +407,8 @@ bool instanceNormLeakyReluTrainableApplies(const torch::Tensor& x) {
 torch::Tensor instanceNormLeakyReluTrainable(const torch::Tensor& x, const torch::Tensor& weight,
                                              const torch::Tensor& bias, double eps, double negativeSlope) {
   TORCH_CHECK(instanceNormLeakyReluTrainableApplies(x),
-              "instanceNormLeakyReluTrainable: x must be a float32 or bfloat16 CPU tensor (B, C, Z, Y, X), got ", x.sizes(), " ",
-              x.scalar_type(), " on ", x.device());
+              "instanceNormLeakyReluTrainable: x must be a float32 or bfloat16 CPU tensor (B, C, Z, Y, X), got ",
+              x.sizes(), " ", x.scalar_type(), " on ", x.device());
   checkAffine(weight, bias, x.size(1));
   TORCH_CHECK(weight.scalar_type() == torch::kFloat32 && bias.scalar_type() == torch::kFloat32,
               "instanceNormLeakyReluTrainable: weight and bias must be float32");

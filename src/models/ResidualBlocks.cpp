@@ -55,9 +55,8 @@ torch::Tensor ConvNormActImpl::forward(torch::Tensor x) {
   // call (UNetImpl::channelsLastApplies; the layout is the per-call signal, so concurrent
   // tile workers need no shared flag): norm + activation as the fused op that reads and
   // writes that layout. Without an activation the slope is 1 (max(y, y) = y).
-  if (options_.norm() == "instance" && options_.negative_slope() >= 0.0 && x.dim() == 5 && x.size(1) > 1 &&
-      !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast3d) &&
-      instanceNormLeakyReluTrainableApplies(x)) {
+  if (options_.norm() == "instance" && options_.negative_slope() >= 0.0 && instanceNormLeakyReluTrainableApplies(x) &&
+      x.size(1) > 1 && !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast3d)) {
     auto* norm = norm_.ptr()->as<torch::nn::InstanceNorm3d>();
     return instanceNormLeakyReluTrainable(x, norm->weight, norm->bias, norm->options.eps(),
                                           options_.activation() ? options_.negative_slope() : 1.0);
